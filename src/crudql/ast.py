@@ -1,0 +1,171 @@
+"""The filter AST: small, immutable, hashable nodes with structural equality.
+
+Source spans are kept for error messages but take no part in equality or hashing, so the
+lisp text, the JSON array form and the JSON object form of one filter parse to equal trees.
+
+A tree straight from the parser names fields as written. A tree checked against a
+`crudql.Schema` names them canonically (the model's Python names) and carries each field's
+type and JSON (alias) path, so no backend resolves names again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from .schema import FieldType
+
+__all__ = [
+    "Span",
+    "Field",
+    "Literal",
+    "ListValue",
+    "And",
+    "Or",
+    "Not",
+    "Predicate",
+    "Quantified",
+    "Expr",
+    "Arg",
+    "Scalar",
+]
+
+Scalar = Union[None, bool, int, float, str, _dt.datetime, _dt.date]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Half-open character range [start, end) in the query text."""
+
+    start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        return max(1, self.end - self.start)
+
+
+def _span() -> Span | None:
+    return field(default=None, compare=False, hash=False, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A field path. `path` is a tuple of segments: ("info", "companyName").
+
+    After checking, `path` holds the canonical (Python) names, `json_path` the alias names
+    used in JSON documents, and `type` the field's `FieldType`.
+    """
+
+    path: tuple[str, ...]
+    span: Span | None = _span()
+    type: FieldType | None = None
+    json_path: tuple[str, ...] | None = None
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+    def __str__(self) -> str:
+        return self.dotted
+
+
+_TAGS: dict[type, str] = {
+    type(None): "null",
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "string",
+    _dt.datetime: "datetime",
+    _dt.date: "date",
+}
+
+
+def _type_tag(value: object) -> str:
+    tag = _TAGS.get(type(value))
+    if tag is not None:
+        return tag
+    # Subclasses (enums, str subclasses): bool before int, datetime before date.
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, _dt.datetime):
+        return "datetime"
+    if isinstance(value, _dt.date):
+        return "date"
+    raise TypeError(f"not a crudql literal: {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A scalar value. `tag` keeps `true`, `1` and `1.0` apart, which Python's `==` would not."""
+
+    value: Scalar
+    span: Span | None = _span()
+    tag: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", _type_tag(self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class ListValue:
+    """A list of literals, the argument of `in`, `nin`, `has-any`, `has-all`."""
+
+    items: tuple[Literal, ...]
+    span: Span | None = _span()
+
+    @property
+    def values(self) -> tuple[Scalar, ...]:
+        return tuple(item.value for item in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    children: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    children: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """A field test: `op` is the canonical operator name of `crudql.operators`."""
+
+    op: str
+    field: Field
+    args: tuple[Literal | ListValue, ...] = ()
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Quantified:
+    """`any` / `all` over an array of objects; fields in `condition` are element-relative."""
+
+    op: str
+    field: Field
+    condition: Expr
+    span: Span | None = _span()
+
+
+Expr = Union[And, Or, Not, Predicate, Quantified]
+Arg = Union[Expr, Field, Literal, ListValue]
