@@ -6,7 +6,7 @@
     keys = crudql.parse_sort("-creation_time,name", schema=crudql.models.Contact)
 """
 
-from . import ast, models, operators
+from . import ast, models, operators, sources
 from .errors import (
     ArityError,
     LimitError,
@@ -20,6 +20,7 @@ from .errors import (
 )
 from .parse import DEFAULT_LIMITS, Limits, parse_filter
 from .printer import sort_to_json, sort_to_simple, to_json, to_lisp
+from .request import Page, PageRequest, run_query
 from .schema import FieldType, Schema
 from .sort import SortKey, parse_sort
 
@@ -29,6 +30,8 @@ __all__ = [
     "FieldType",
     "LimitError",
     "Limits",
+    "Page",
+    "PageRequest",
     "QueryError",
     "QuerySyntaxError",
     "QueryTypeError",
@@ -43,6 +46,8 @@ __all__ = [
     "operators",
     "parse_filter",
     "parse_sort",
+    "run_query",
+    "sources",
     "sort_to_json",
     "sort_to_simple",
     "to_json",

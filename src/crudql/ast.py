@@ -56,13 +56,17 @@ class Field:
     """A field path. `path` is a tuple of segments: ("info", "companyName").
 
     After checking, `path` holds the canonical (Python) names, `json_path` the alias names
-    used in JSON documents, and `type` the field's `FieldType`.
+    used in JSON documents, `type` the field's `FieldType`, and `keyed` how each segment is
+    reached (attribute or key).
     """
 
     path: tuple[str, ...]
     span: Span | None = _span()
     type: FieldType | None = None
     json_path: tuple[str, ...] | None = None
+    # Per segment: True where it is a key of a map (or of an untyped value) rather than a
+    # model attribute. Derived from the schema, so it takes no part in equality.
+    keyed: tuple[bool, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def dotted(self) -> str:

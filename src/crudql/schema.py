@@ -76,6 +76,7 @@ class ResolvedPath:
     json_path: tuple[str, ...]
     type: FieldType
     star: int | None = None  # index of the first '*' segment, if any
+    keyed: tuple[bool, ...] = ()  # per segment: a map key rather than a model attribute
 
 
 ANY_TYPE = FieldType(Kind.ANY)
@@ -141,6 +142,7 @@ class Schema:
             path = tuple(path.split("."))
         canonical: list[str] = []
         json_path: list[str] = []
+        keyed: list[bool] = []
         star: int | None = None
         current: FieldType = FieldType(Kind.OBJECT, schema=self, model=self.model)
         for i, segment in enumerate(path):
@@ -152,16 +154,19 @@ class Schema:
                     raise self._unknown(path, i, current.schema, span)
                 canonical.append(sf.name)
                 json_path.append(sf.alias)
+                keyed.append(False)
                 current = sf.type
             elif kind is Kind.DICT:
                 if segment == "*":
                     raise _fail(UnknownFieldError, f"'*' steps through arrays, but '{_dotted(path[:i])}' is a map", span)
                 canonical.append(segment)
                 json_path.append(segment)
+                keyed.append(True)
                 current = current.item or ANY_TYPE
             elif kind is Kind.ANY:
                 canonical.append(segment)
                 json_path.append(segment)
+                keyed.append(True)
             elif kind is Kind.ARRAY:
                 item = current.item or ANY_TYPE
                 where = _dotted(path[:i])
@@ -185,6 +190,7 @@ class Schema:
                     star = i
                 canonical.append("*")
                 json_path.append("*")
+                keyed.append(False)
                 current = item
             else:
                 raise _fail(
@@ -192,7 +198,7 @@ class Schema:
                     f"'{_dotted(path[:i])}' is a {current.describe()} and has no field '{segment}'",
                     span,
                 )
-        return ResolvedPath(tuple(canonical), tuple(json_path), current, star)
+        return ResolvedPath(tuple(canonical), tuple(json_path), current, star, tuple(keyed))
 
     def _unknown(self, path: tuple[str, ...], i: int, schema: Schema, span: Span | None) -> QueryError:
         segment = path[i]
@@ -208,7 +214,7 @@ class Schema:
     def field(self, path: tuple[str, ...] | str, span: Span | None = None) -> Field:
         """A checked `Field` for a path without '*' (sorting uses this)."""
         r = self.resolve(path, span)
-        return Field(r.path, span, r.type, r.json_path)
+        return Field(r.path, span, r.type, r.json_path, r.keyed)
 
     # ------------------------------------------------------------------ checking
 

@@ -12,7 +12,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 
@@ -24,7 +24,18 @@ def _format_instant(value: dt.datetime) -> str:
     return text + "Z"
 
 
-Instant = Annotated[dt.datetime, PlainSerializer(_format_instant, return_type=str, when_used="json")]
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # Datetimes compare as instants: a naive time is UTC, an offset is normalized to UTC.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+Instant = Annotated[
+    dt.datetime,
+    AfterValidator(_as_utc),
+    PlainSerializer(_format_instant, return_type=str, when_used="json"),
+]
 
 
 class _Record(BaseModel):

@@ -1,0 +1,135 @@
+"""SQL LIKE patterns, parsed once and matched without backtracking.
+
+A LIKE pattern is a sequence of segments separated by `%`; each segment is literal characters
+and `_` (exactly one character), so every segment has a fixed length. Matching places the
+first segment at the start, the last at the end, and each middle one at its leftmost
+occurrence after the previous: greedy leftmost placement is optimal for `%`-only wildcards,
+so no regex ever backtracks across `%` (a pattern like `%a%a%a...%b` stays linear per
+segment instead of exploding, as `.*a.*a.*b` does in a backtracking engine).
+
+Case-insensitive matching folds case per character with Python's `re.IGNORECASE`, which
+covers every Unicode letter and keeps lengths fixed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+__all__ = ["LikePattern", "parse_like", "like_matcher", "escape_like"]
+
+WILDCARD_ONE = object()  # `_`
+
+
+@dataclass(frozen=True, slots=True)
+class LikePattern:
+    """`segments[i]` is a tuple of items: a literal `str` run or `WILDCARD_ONE`.
+
+    `anchored_start`/`anchored_end` are False when the pattern starts/ends with `%`.
+    A pattern without `%` has one segment and both anchors.
+    """
+
+    segments: tuple[tuple[object, ...], ...]
+
+    @property
+    def has_percent(self) -> bool:
+        return len(self.segments) > 1
+
+    def literal(self) -> str | None:
+        """The text the pattern matches exactly, if it has no wildcards at all."""
+        if len(self.segments) == 1 and all(isinstance(i, str) for i in self.segments[0]):
+            return "".join(self.segments[0])  # type: ignore[arg-type]
+        return None
+
+
+def parse_like(pattern: str) -> LikePattern:
+    """Split a LIKE pattern (`%`, `_`, `\\` escapes) into fixed-length segments.
+
+    The parser rejects a trailing lone `\\` before this is reached.
+    """
+    segments: list[tuple[object, ...]] = []
+    items: list[object] = []
+    run: list[str] = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            run.append(pattern[i + 1])
+            i += 2
+            continue
+        if c == "%":
+            if run:
+                items.append("".join(run))
+                run = []
+            segments.append(tuple(items))
+            items = []
+        elif c == "_":
+            if run:
+                items.append("".join(run))
+                run = []
+            items.append(WILDCARD_ONE)
+        else:
+            run.append(c)
+        i += 1
+    if run:
+        items.append("".join(run))
+    segments.append(tuple(items))
+    return LikePattern(tuple(segments))
+
+
+def escape_like(text: str) -> str:
+    """A LIKE pattern matching `text` literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _segment_regex(segment: tuple[object, ...], flags: int) -> re.Pattern[str]:
+    return re.compile(
+        "".join("." if item is WILDCARD_ONE else re.escape(item) for item in segment),  # type: ignore[arg-type]
+        flags,
+    )
+
+
+def _segment_length(segment: tuple[object, ...]) -> int:
+    return sum(1 if item is WILDCARD_ONE else len(item) for item in segment)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=512)
+def like_matcher(pattern: str, ignore_case: bool = False) -> Callable[[str], bool]:
+    """A function telling whether a whole string matches the LIKE pattern."""
+    parsed = parse_like(pattern)
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    literal = parsed.literal()
+    if literal is not None and not ignore_case:
+        return literal.__eq__  # type: ignore[return-value]
+    if not parsed.has_percent:
+        whole = _segment_regex(parsed.segments[0], flags)
+        return lambda s: whole.fullmatch(s) is not None
+    first, *middle, last = parsed.segments
+    first_re, last_re = _segment_regex(first, flags), _segment_regex(last, flags)
+    first_len, last_len = _segment_length(first), _segment_length(last)
+    middle_res = [_segment_regex(seg, flags) for seg in middle if seg]
+    if not middle_res and not ignore_case and all(isinstance(i, str) for i in first + last):
+        prefix, suffix = "".join(first), "".join(last)  # type: ignore[arg-type]
+        minimum = len(prefix) + len(suffix)
+        return lambda s: len(s) >= minimum and s.startswith(prefix) and s.endswith(suffix)
+
+    def match(s: str) -> bool:
+        end = len(s) - last_len
+        if end < first_len:
+            return False
+        if first_len and first_re.match(s, 0, first_len) is None:
+            return False
+        if last_len and last_re.match(s, end) is None:
+            return False
+        pos = first_len
+        for regex in middle_res:
+            m = regex.search(s, pos, end)
+            if m is None:
+                return False
+            pos = m.end()
+        return True
+
+    return match

@@ -1,0 +1,172 @@
+"""A whole list request: `PageRequest` (the six parameters), `Page` (the response) and
+`run_query`, which parses, checks and hands the work to a source.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Generic, Mapping, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .ast import Expr
+from .errors import QueryError, RequestError
+from .parse import DEFAULT_LIMITS, FILTER_STYLES, Limits, parse_filter
+from .schema import Schema
+from .sort import SORT_STYLES, SortKey, parse_sort
+from .sources import Source
+
+__all__ = ["PageRequest", "Page", "run_query", "effective_sort", "MAX_PAGE_SIZE", "MAX_OFFSET"]
+
+MAX_PAGE_SIZE = 1000
+# Pages past any real table: clamp the offset so no backend sees an integer it cannot bind.
+MAX_OFFSET = 2**62
+
+T = TypeVar("T")
+_INTEGER = re.compile(r"\s*\+?[0-9]+\s*\Z")
+
+
+def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{name} must be an integer")
+    if isinstance(value, str):
+        if not _INTEGER.match(value) or len(value) > 40:
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+class PageRequest(BaseModel):
+    """The query parameters of a list endpoint (spec section 1).
+
+    Strings are accepted for the integers (they come from a URL); every violation raises
+    `QueryError` with code `request`, never a pydantic `ValidationError`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    page_size: int = 20
+    page_number: int = 1
+    qs: str = "lisp"
+    q: str | None = None
+    ss: str = "simple"
+    s: str | None = None
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _request_error(exc) from None
+
+    @field_validator("page_size", mode="before")
+    @classmethod
+    def _page_size(cls, value: Any) -> int:
+        return _integer("page_size", 20 if value is None else value, 1, MAX_PAGE_SIZE)
+
+    @field_validator("page_number", mode="before")
+    @classmethod
+    def _page_number(cls, value: Any) -> int:
+        return _integer("page_number", 1 if value is None else value, 1, None)
+
+    @field_validator("qs", mode="before")
+    @classmethod
+    def _qs(cls, value: Any) -> str:
+        return _style("qs", value, FILTER_STYLES, "lisp")
+
+    @field_validator("ss", mode="before")
+    @classmethod
+    def _ss(cls, value: Any) -> str:
+        return _style("ss", value, SORT_STYLES, "simple")
+
+    @field_validator("q", "s", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> PageRequest:
+        """From URL query parameters; unknown parameters are an error, blank ones mean default."""
+        data = {k: (None if isinstance(v, str) and not v.strip() and k not in ("q", "s") else v) for k, v in params.items()}
+        return cls(**{k: v for k, v in data.items() if v is not None})
+
+    @property
+    def offset(self) -> int:
+        return min((self.page_number - 1) * self.page_size, MAX_OFFSET)
+
+
+def _style(name: str, value: Any, allowed: tuple[str, ...], default: str) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str) or value.strip().lower() not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value.strip().lower()
+
+
+def _request_error(exc: ValidationError) -> RequestError:
+    first = exc.errors()[0]
+    param = str(first["loc"][0]) if first.get("loc") else None
+    if first.get("type") == "extra_forbidden":
+        message = f"unknown parameter '{param}'; the parameters are page_size, page_number, qs, q, ss, s"
+    else:
+        message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+        if param and not message.startswith(param):
+            message = f"{param}: {message}"
+    return RequestError(message, param=param)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of results: `total_count` counts every match, not just this page."""
+
+    data: list[T]
+    page_number: int
+    page_size: int
+    total_count: int
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The response body: items in their JSON (alias) shape; absent fields stay absent."""
+        return {
+            "data": [
+                item.model_dump(mode="json", by_alias=True, exclude_unset=True) if isinstance(item, BaseModel) else item
+                for item in self.data
+            ],
+            "page_number": self.page_number,
+            "page_size": self.page_size,
+            "total_count": self.total_count,
+        }
+
+
+def effective_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
+    """The keys with `id` ascending appended when absent, so pages are deterministic."""
+    if any(k.path == ("id",) for k in keys) or schema.get("id") is None:
+        return keys
+    id_field = schema.field(("id",))
+    return [*keys, SortKey(id_field.dotted, False, id_field)]
+
+
+def run_query(request: PageRequest, source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Page[Any]:
+    """Answer one request from a source: filter, sort, page, count."""
+    if not isinstance(request, PageRequest):
+        raise RequestError("run_query needs a crudql.PageRequest")
+    schema = source.schema
+    where = _parsed(lambda: parse_filter(request.q, request.qs, schema, limits=limits), "q")
+    keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
+    items, total = source.page(where, effective_sort(keys, schema), request.offset, request.page_size)
+    return Page[Any](data=items, page_number=request.page_number, page_size=request.page_size, total_count=total)
+
+
+def _parsed(parse: Any, param: str) -> Any:
+    try:
+        return parse()
+    except QueryError as exc:
+        exc.param = param
+        raise
+
+
+_ = Expr

@@ -1,0 +1,81 @@
+"""Where records come from. A source answers one page of a checked query.
+
+`InMemory` is here; `SQL` and `Mongo` live with their backends (`crudql.backends.sql`,
+`crudql.backends.mongo`) and are re-exported lazily, so their drivers stay optional.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
+
+from .ast import Expr
+from .errors import RequestError
+from .schema import Schema
+from .sort import SortKey
+
+if TYPE_CHECKING:
+    from .backends.mongo import MongoSource as Mongo
+    from .backends.sql import SQLSource as SQL
+
+__all__ = ["Source", "InMemory", "SQL", "Mongo"]
+
+
+@runtime_checkable
+class Source(Protocol):
+    """What `run_query` needs of a source.
+
+    `page` receives a checked filter (or None for match-all) and the effective sort (the
+    `id` tiebreak already appended), and returns the page's items (model instances) and the
+    count of all matches. `offset` may lie past the end: the items are then [].
+    """
+
+    model: type[BaseModel]
+    schema: Schema
+
+    def page(
+        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
+    ) -> tuple[list[Any], int]: ...
+
+
+class InMemory:
+    """Model instances (or JSON dicts, validated into the model) held in a list."""
+
+    def __init__(self, items: Iterable[BaseModel | dict[str, Any]], model: type[BaseModel] | None = None) -> None:
+        from .models import Contact
+
+        self.model = model or Contact
+        self.schema = Schema.from_model(self.model)
+        records = []
+        for i, item in enumerate(items):
+            if isinstance(item, self.model):
+                records.append(item)
+                continue
+            try:
+                records.append(self.model.model_validate(item))
+            except ValidationError as exc:
+                raise RequestError(f"item {i} is not a valid {self.model.__name__}: {exc.errors()[0]['msg']}") from None
+        self.items: list[BaseModel] = records
+
+    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+        from .backends.python import compile_filter, sort_records
+
+        matches = self.items if where is None else list(filter(compile_filter(where), self.items))
+        total = len(matches)
+        if offset >= total:
+            return [], total
+        return sort_records(matches, order, offset + limit)[offset : offset + limit], total
+
+
+def __getattr__(name: str) -> Any:
+    # SQL and Mongo import their drivers; load them only when asked for.
+    if name == "SQL":
+        from .backends.sql import SQLSource
+
+        return SQLSource
+    if name == "Mongo":
+        from .backends.mongo import MongoSource
+
+        return MongoSource
+    raise AttributeError(f"module 'crudql.sources' has no attribute {name!r}")
