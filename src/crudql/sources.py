@@ -61,7 +61,8 @@ class InMemory:
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
         from .backends.python import compile_filter, sort_records
 
-        matches = self.items if where is None else list(filter(compile_filter(where), self.items))
+        # Items are model instances (validated on the way in): no per-record shape dispatch.
+        matches = self.items if where is None else list(filter(compile_filter(where, "model"), self.items))
         total = len(matches)
         if offset >= total:
             return [], total

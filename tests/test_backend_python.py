@@ -1,0 +1,442 @@
+"""The Python backend: every operator on an adversarial fixture, against hand-computed answers;
+an independent naive evaluator as a differential oracle; model instances agree with dicts;
+generated code never contains client text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import SCHEMA, contacts, filters, sorts
+
+import crudql
+from crudql.ast import And, Expr, Field, Not, Or, Predicate, Quantified
+from crudql.backends.python import compile_filter, sort_records, source_of
+from crudql.models import Contact
+from crudql.request import effective_sort
+
+# Each record isolates one case: missing vs null vs empty, LIKE metacharacters, unicode, equal
+# instants written with different offsets, equal sort keys.
+FIXTURE: list[dict[str, Any]] = [
+    {
+        "id": "c01",
+        "name": "Zoë Ångström",
+        "organizationID": "org-1",
+        "creationTime": "2024-01-31T12:00:00Z",
+        "tags": ["partner", "vip"],
+        "info": {
+            "partner": "AWS",
+            "companyName": "Acme Corp",
+            "cosellPartnerMetrics": {
+                "accountCount": 10,
+                "successRate": 50.0,
+                "pipeline": {"USD": 1000.0},
+                "accounts": [
+                    {"industry": "Software", "type": "Customer"},
+                    {"industry": "Retail", "type": "Prospect"},
+                ],
+            },
+        },
+    },
+    {
+        "id": "C05",
+        "name": "50% off",
+        "organizationID": "org-1",
+        "creationTime": "2024-01-31T14:00:00+02:00",  # the same instant as c01
+        "tags": [],
+        "info": {
+            "partner": "GCP",
+            "companyName": "a_b",
+            "cosellPartnerMetrics": {
+                "accountCount": 3,
+                "accounts": [{"industry": "Software", "type": "Customer"}],
+            },
+        },
+    },
+    {
+        "id": "c10",
+        "name": "back\\slash",
+        "organizationID": "org-2",
+        "creationTime": "2023-12-31T23:59:59.999999Z",
+        "tags": None,
+        "info": {"partner": "", "companyName": "axb", "cosellPartnerMetrics": {"accounts": []}},
+    },
+    {
+        "id": "c9",
+        "name": None,
+        "organizationID": "org-2",
+        "info": None,
+    },
+    {
+        "id": "a b",
+        "name": "multi\nline",
+        "tags": ["churned"],
+        "info": {"companyName": "ACME", "cosellPartnerMetrics": {"accountCount": 0, "successRate": 12.5}},
+    },
+]
+ALL = {r["id"] for r in FIXTURE}
+
+# (filter, ids that match): computed by hand from the spec.
+CASES: list[tuple[str, set[str]]] = [
+    ('(= info.partner "AWS")', {"c01"}),
+    ('(!= info.partner "AWS")', ALL - {"c01"}),  # missing and null partners match !=
+    ('(= info.partner "")', {"c10"}),
+    ("(= info.partner null)", {"c9", "a b"}),
+    ("(!= info.partner null)", {"c01", "C05", "c10"}),
+    ("(is-null name)", {"c9"}),
+    ("(exists tags)", {"c01", "C05", "a b"}),  # [] exists, null does not
+    ("(is-null tags)", {"c10", "c9"}),
+    ("(exists info.cosellPartnerMetrics.accounts)", {"c01", "C05", "c10"}),
+    ("(< info.cosellPartnerMetrics.accountCount 10)", {"C05", "a b"}),
+    ("(<= info.cosellPartnerMetrics.accountCount 10)", {"c01", "C05", "a b"}),
+    ("(> info.cosellPartnerMetrics.accountCount 0)", {"c01", "C05"}),
+    ("(>= info.cosellPartnerMetrics.accountCount 0)", {"c01", "C05", "a b"}),
+    ("(not (< info.cosellPartnerMetrics.accountCount 10))", {"c01", "c10", "c9"}),
+    ("(between info.cosellPartnerMetrics.accountCount 3 10)", {"c01", "C05"}),
+    ("(between info.cosellPartnerMetrics.accountCount 10 3)", set()),
+    ("(> info.cosellPartnerMetrics.successRate 12)", {"c01", "a b"}),
+    ("(= info.cosellPartnerMetrics.successRate 50)", {"c01"}),
+    ('(in info.partner ("AWS" "GCP"))', {"c01", "C05"}),
+    ('(in info.partner ("AWS" null))', {"c01", "c9", "a b"}),
+    ('(nin info.partner ("AWS" "GCP"))', {"c10", "c9", "a b"}),
+    ('(nin info.partner ("AWS" null))', {"C05", "c10"}),
+    ("(in info.partner ())", set()),
+    ("(nin info.partner ())", ALL),
+    ('(like name "50\\\\% off")', {"C05"}),
+    ('(like name "50_ off")', {"C05"}),
+    ('(like name "%\\\\\\\\%")', {"c10"}),  # a literal backslash
+    ('(like name "multi%")', {"a b"}),  # % crosses the newline
+    ('(like name "multi_line")', {"a b"}),  # _ matches the newline
+    ('(like name "Zo_ %")', {"c01"}),  # _ is one character, not one byte
+    ('(ilike name "%ÅNGSTRÖM")', {"c01"}),
+    ('(like name "%ÅNGSTRÖM")', set()),
+    ('(ilike info.companyName "acme%")', {"c01", "a b"}),
+    ('(like info.companyName "a_b")', {"C05", "c10"}),
+    ('(like info.companyName "a\\\\_b")', {"C05"}),
+    ('(not (like name "%"))', {"c9"}),
+    ('(contains info.companyName "")', {"c01", "C05", "c10", "a b"}),
+    ('(contains info.companyName "cme")', {"c01"}),
+    ('(icontains info.companyName "CME")', {"c01", "a b"}),
+    ('(contains tags "vip")', {"c01"}),
+    ('(icontains tags "VIP")', {"c01"}),
+    ('(starts-with info.companyName "a_")', {"C05"}),
+    ('(ends-with name "off")', {"C05"}),
+    ('(has tags "partner")', {"c01"}),
+    ('(not (has tags "churned"))', ALL - {"a b"}),
+    ('(has-any tags ("vip" "churned"))', {"c01", "a b"}),
+    ("(has-any tags ())", set()),
+    ('(has-all tags ("partner" "vip"))', {"c01"}),
+    ("(has-all tags ())", ALL),
+    ('(any info.cosellPartnerMetrics.accounts (= industry "Software"))', {"c01", "C05"}),
+    ('(all info.cosellPartnerMetrics.accounts (= industry "Software"))', {"C05", "c10", "c9", "a b"}),
+    (
+        '(any info.cosellPartnerMetrics.accounts (and (= industry "Retail") (= type "Customer")))',
+        set(),
+    ),
+    (
+        '(and (= info.cosellPartnerMetrics.accounts.*.industry "Retail") '
+        '(= info.cosellPartnerMetrics.accounts.*.type "Customer"))',
+        {"c01"},  # two * conditions may be met by different elements
+    ),
+    ('(!= info.cosellPartnerMetrics.accounts.*.industry "Software")', {"c10", "c9", "a b"}),
+    ('(= creation_time "2024-01-31T12:00:00Z")', {"c01", "C05"}),
+    ('(< creation_time "2024-01-31")', {"c10"}),
+    ('(>= creationTime "2024-01-31T13:00:00+01:00")', {"c01", "C05"}),
+    ('(between creation_time "2024-01-01" "2024-12-31")', {"c01", "C05"}),
+    ("(> info.cosellPartnerMetrics.pipeline.USD 10)", {"c01"}),
+    ("(is-null info.cosellPartnerMetrics.pipeline.EUR)", ALL),
+    ('(or (= id "c9") (= id "a b"))', {"c9", "a b"}),
+    ('(< id "c")', {"C05", "a b"}),  # code-point order: "C05" < "a b" < "c01"
+]
+
+
+@pytest.fixture(scope="module")
+def models() -> list[Contact]:
+    return [Contact.model_validate(r) for r in FIXTURE]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_operator_semantics(text: str, expected: set[str], models: list[Contact]) -> None:
+    expr = crudql.parse_filter(text, schema=SCHEMA)
+    predicate = compile_filter(expr)
+    assert {r["id"] for r in FIXTURE if predicate(r)} == expected
+    assert {m.id for m in models if predicate(m)} == expected
+    assert {r["id"] for r in FIXTURE if oracle(expr, r)} == expected
+
+
+def test_every_operator_is_covered_by_the_fixture() -> None:
+    used = {crudql.parse_filter(text).__class__.__name__ for text, _ in CASES}
+    ops: set[str] = set()
+    for text, _ in CASES:
+        _collect_ops(crudql.parse_filter(text), ops)
+    names = {op.name for op in crudql.operators.OPERATORS}
+    assert names - ops == set(), f"operators without a hand-computed case: {names - ops}"
+    assert used
+
+
+def _collect_ops(node: Any, out: set[str]) -> None:
+    if isinstance(node, (And, Or)):
+        out.add("and" if isinstance(node, And) else "or")
+        for c in node.children:
+            _collect_ops(c, out)
+    elif isinstance(node, Not):
+        out.add("not")
+        _collect_ops(node.child, out)
+    elif isinstance(node, Quantified):
+        out.add(node.op)
+        _collect_ops(node.condition, out)
+    elif isinstance(node, Predicate):
+        out.add(node.op)
+
+
+# ----------------------------------------------------------------------------- sort
+
+
+def _order(text: str | None, records: list[Any]) -> list[str]:
+    keys = effective_sort(crudql.parse_sort(text, schema=SCHEMA), SCHEMA)
+    return [r["id"] if isinstance(r, dict) else r.id for r in sort_records(records, keys)]
+
+
+def test_sort_nulls_lowest_and_id_tiebreak(models: list[Contact]) -> None:
+    # c01 and C05 have the same instant: the id tiebreak orders them by code point.
+    assert _order("creation_time", FIXTURE) == ["a b", "c9", "c10", "C05", "c01"]
+    assert _order("-creation_time", FIXTURE) == ["C05", "c01", "c10", "a b", "c9"]
+    assert _order("-creation_time", models) == ["C05", "c01", "c10", "a b", "c9"]
+    assert _order(None, FIXTURE) == ["C05", "a b", "c01", "c10", "c9"]
+    assert _order("name", FIXTURE)[0] == "c9"
+    assert _order("-name", FIXTURE)[-1] == "c9"
+
+
+def test_sort_by_nested_enum_and_map_key(models: list[Contact]) -> None:
+    assert _order("info.partner", models) == ["a b", "c9", "c10", "c01", "C05"]
+    assert _order("info.partner", FIXTURE) == ["a b", "c9", "c10", "c01", "C05"]
+    assert _order("-info.cosellPartnerMetrics.pipeline.USD", FIXTURE)[0] == "c01"
+
+
+@given(contacts(), sorts())
+def test_sort_same_on_models_and_dicts(records: list[dict[str, Any]], keys: list[crudql.SortKey]) -> None:
+    order = effective_sort(keys, SCHEMA)
+    as_models = [Contact.model_validate(r) for r in records]
+    assert [m.id for m in sort_records(as_models, order)] == [r["id"] for r in sort_records(records, order)]
+    # The heap path (top-k) agrees with the full sort.
+    full = [r["id"] for r in sort_records(records, order)]
+    for limit in (1, 2, 5):
+        assert [r["id"] for r in sort_records(records, order, limit)] == full[:limit]
+
+
+# ----------------------------------------------------------------------------- differential
+
+
+@given(contacts(), filters())
+def test_compiled_predicate_matches_oracle_on_models_and_dicts(records: list[dict[str, Any]], expr: Expr) -> None:
+    predicate = compile_filter(expr)
+    expected = [r["id"] for r in records if oracle(expr, r)]
+    assert [r["id"] for r in records if predicate(r)] == expected
+    assert [m.id for m in (Contact.model_validate(r) for r in records) if predicate(m)] == expected
+
+
+# ----------------------------------------------------------------------------- generated code safety
+
+HOSTILE = [
+    '"); __import__("os").system("echo pwned"); ("',
+    "'\n__import__('os')\n'",
+    "\\' or 1 or \\'",
+    "__class__",
+    "{__import__}",
+    "\x00",
+]
+
+
+def _model_attribute_names() -> set[str]:
+    names: set[str] = set()
+    pending = [SCHEMA]
+    seen: set[int] = set()
+    while pending:
+        schema = pending.pop()
+        if id(schema) in seen:
+            continue
+        seen.add(id(schema))
+        for sf in schema.fields.values():
+            names.add(sf.name)
+            t = sf.type.item if sf.type.item is not None else sf.type
+            if t.schema is not None:
+                pending.append(t.schema)
+    return names
+
+
+def _assert_only_trusted_tokens(source: str) -> None:
+    """Generated code may hold only keywords, operators, our own names and model attributes:
+    no string or number literal, so no client value can be spelled into it."""
+    import io
+    import keyword
+    import tokenize
+
+    trusted = _model_attribute_names() | {"any", "all", "map", "isinstance", "str", "getattr", "None", "get",
+                                          "startswith", "endswith", "isdisjoint", "issubset", "__class__"}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        assert tok.type not in (tokenize.STRING, tokenize.NUMBER), tok
+        if tok.type == tokenize.NAME:
+            assert (
+                keyword.iskeyword(tok.string)
+                or tok.string in trusted
+                or re.fullmatch(r"_(c|t|f)\d+|_(dict|list|instant|date|enum|same|order_any)", tok.string)
+                or tok.string in ("r", "e", "x")
+            ), tok.string
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_no_client_text_in_generated_source(value: str) -> None:
+    import json
+
+    key = value.replace(".", "")
+    text = json.dumps(
+        ["and", ["=", "name", value], ["like", "info.companyName", value.replace("\\", "\\\\")],
+         ["in", "info.role", [value, "x"]], [">", f"info.cosellPartnerMetrics.pipeline.{key}", 1]]
+    )
+    expr = crudql.parse_filter(text, style="json", schema=SCHEMA)
+    for shape in ("model", "dict"):
+        _assert_only_trusted_tokens(source_of(expr, shape))
+    predicate = compile_filter(expr)
+    assert predicate({"id": "x", "name": value}) is False
+    matching = {"id": "x", "name": value, "info": {"companyName": value, "role": value,
+                "cosellPartnerMetrics": {"pipeline": {key: 2.0}}}}
+    assert predicate(matching) is True
+    assert predicate(Contact.model_validate(matching)) is True
+
+
+def test_dunder_paths_are_unknown_fields() -> None:
+    for path in ("__class__", "info.__dict__", "name.__len__", "model_config", "__init__"):
+        with pytest.raises(crudql.QueryError) as err:
+            crudql.parse_filter(f"(exists {path})", schema=SCHEMA)
+        assert err.value.code == "unknown_field"
+
+
+def test_deep_filters_compile_without_hitting_parser_limits() -> None:
+    text = "(not " * 30 + '(= name "x")' + ")" * 30
+    predicate = compile_filter(crudql.parse_filter(text, schema=SCHEMA))
+    assert predicate({"id": "a", "name": "x"}) is True  # an even number of negations
+    chain = "(and " * 31 + '(= info.cosellPartnerMetrics.accounts.*.industry "x")' + ")" * 31
+    assert compile_filter(crudql.parse_filter(chain, schema=SCHEMA))({"id": "a"}) is False
+
+
+def test_wrong_shapes_in_json_records_count_as_missing() -> None:
+    predicate = compile_filter(crudql.parse_filter("(exists info.cosellPartnerMetrics.accountCount)", schema=SCHEMA))
+    for info in ("text", 3, [1], None, {"cosellPartnerMetrics": "x"}, {"cosellPartnerMetrics": None}):
+        assert predicate({"id": "a", "info": info}) is False
+    any_expr = crudql.parse_filter('(any info.cosellPartnerMetrics.accounts (= industry "x"))', schema=SCHEMA)
+    assert compile_filter(any_expr)({"id": "a", "info": {"cosellPartnerMetrics": {"accounts": [None, {"industry": "x"}]}}})
+
+
+# ----------------------------------------------------------------------------- the oracle
+# A deliberately naive evaluator, written from spec section 2 alone, over JSON dicts.
+
+
+def _get(record: Any, path: tuple[str, ...]) -> Any:
+    value = record
+    for segment in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(segment)
+    return value
+
+
+def _norm(field: Field, value: Any) -> Any:
+    from crudql.operators import Kind
+    from crudql.schema import parse_datetime
+
+    if value is None or field.type is None:
+        return value
+    if field.type.kind is Kind.DATETIME and isinstance(value, str):
+        return parse_datetime(value)
+    return value
+
+
+def _like(pattern: str, value: Any, fold: bool) -> bool:
+    if not isinstance(value, str):
+        return False
+    regex, i = "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            regex += re.escape(pattern[i + 1])
+            i += 2
+            continue
+        regex += ".*" if c == "%" else "." if c == "_" else re.escape(c)
+        i += 1
+    return re.fullmatch(regex, value, re.DOTALL | (re.IGNORECASE if fold else 0)) is not None
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def oracle(expr: Expr, record: Any) -> bool:
+    if isinstance(expr, And):
+        return all(oracle(c, record) for c in expr.children)
+    if isinstance(expr, Or):
+        return any(oracle(c, record) for c in expr.children)
+    if isinstance(expr, Not):
+        return not oracle(expr.child, record)
+    f = expr.field
+    assert f.json_path is not None
+    raw = _get(record, f.json_path)
+    if isinstance(expr, Quantified):
+        elements = raw if isinstance(raw, list) else []
+        if expr.op == "any":
+            return any(oracle(expr.condition, e) for e in elements)
+        return all(oracle(expr.condition, e) for e in elements)
+    value = _norm(f, raw)
+    args = [a.values if hasattr(a, "items") else a.value for a in expr.args]
+    op = expr.op
+    if op == "exists":
+        return value is not None
+    if op == "is-null":
+        return value is None
+    if op == "!=":
+        return not oracle(Predicate("=", f, expr.args), record)
+    if op == "nin":
+        return not oracle(Predicate("in", f, expr.args), record)
+    if op == "=":
+        return value is None if args[0] is None else value is not None and value == args[0]
+    if op == "in":
+        return (value is None and None in args[0]) or (value is not None and value in [a for a in args[0] if a is not None])
+    if op == "has-all":
+        return all(isinstance(value, list) and a in value for a in args[0])
+    if value is None:
+        return False
+    if op == "<":
+        return bool(value < args[0])
+    if op == "<=":
+        return bool(value <= args[0])
+    if op == ">":
+        return bool(value > args[0])
+    if op == ">=":
+        return bool(value >= args[0])
+    if op == "between":
+        return bool(args[0] <= value <= args[1])
+    if op == "like":
+        return _like(args[0], value, False)
+    if op == "ilike":
+        return _like(args[0], value, True)
+    if op == "starts-with":
+        return isinstance(value, str) and value.startswith(args[0])
+    if op == "ends-with":
+        return isinstance(value, str) and value.endswith(args[0])
+    if op in ("contains", "has"):
+        if isinstance(value, list):
+            return args[0] in value
+        return isinstance(value, str) and args[0] in value
+    if op == "icontains":
+        if isinstance(value, list):
+            return any(_like(_escape(args[0]), e, True) for e in value)
+        return _like("%" + _escape(args[0]) + "%", value, True)
+    if op == "has-any":
+        return isinstance(value, list) and any(a in value for a in args[0])
+    raise AssertionError(f"oracle does not know {op}")
+
+
+_ = (dt, st)
