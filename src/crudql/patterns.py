@@ -85,11 +85,12 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _segment_source(segment: tuple[object, ...]) -> str:
+    return "".join("." if item is WILDCARD_ONE else re.escape(item) for item in segment)  # type: ignore[arg-type]
+
+
 def _segment_regex(segment: tuple[object, ...], flags: int) -> re.Pattern[str]:
-    return re.compile(
-        "".join("." if item is WILDCARD_ONE else re.escape(item) for item in segment),  # type: ignore[arg-type]
-        flags,
-    )
+    return re.compile(_segment_source(segment), flags)
 
 
 def _segment_length(segment: tuple[object, ...]) -> int:
@@ -97,38 +98,44 @@ def _segment_length(segment: tuple[object, ...]) -> int:
 
 
 @lru_cache(maxsize=512)
-def like_matcher(pattern: str, ignore_case: bool = False) -> Callable[[str], bool]:
-    """A function telling whether a whole string matches the LIKE pattern."""
+def like_matcher(pattern: str, ignore_case: bool = False) -> Callable[[str], object | None]:
+    """A function of a string that returns None unless the whole string matches the pattern.
+
+    Where one regex cannot backtrack badly (at most one `%`, or a single `%text%`), this is a
+    compiled regex's own method, called from C; otherwise a walk over the segments.
+    """
     parsed = parse_like(pattern)
     flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    literal = parsed.literal()
-    if literal is not None and not ignore_case:
-        return literal.__eq__  # type: ignore[return-value]
-    if not parsed.has_percent:
-        whole = _segment_regex(parsed.segments[0], flags)
-        return lambda s: whole.fullmatch(s) is not None
-    first, *middle, last = parsed.segments
+    segments = parsed.segments
+    if len(segments) == 1:
+        return _segment_regex(segments[0], flags).fullmatch
+    if len(segments) == 2:
+        first, last = segments
+        # One `.*` backtracks at most once over the string: linear.
+        return re.compile(_segment_source(first) + ".*" + _segment_source(last), flags).fullmatch
+    first, *middle, last = segments
+    middle = [seg for seg in middle if seg]
+    if not first and not last and len(middle) == 1:
+        return _segment_regex(middle[0], flags).search
+    if not middle:
+        return re.compile(_segment_source(first) + ".*" + _segment_source(last), flags).fullmatch
     first_re, last_re = _segment_regex(first, flags), _segment_regex(last, flags)
     first_len, last_len = _segment_length(first), _segment_length(last)
-    middle_res = [_segment_regex(seg, flags) for seg in middle if seg]
-    if not middle_res and not ignore_case and all(isinstance(i, str) for i in first + last):
-        prefix, suffix = "".join(first), "".join(last)  # type: ignore[arg-type]
-        minimum = len(prefix) + len(suffix)
-        return lambda s: len(s) >= minimum and s.startswith(prefix) and s.endswith(suffix)
+    middle_res = [_segment_regex(seg, flags) for seg in middle]
 
-    def match(s: str) -> bool:
+    def match(s: str) -> object | None:
         end = len(s) - last_len
         if end < first_len:
-            return False
+            return None
         if first_len and first_re.match(s, 0, first_len) is None:
-            return False
+            return None
         if last_len and last_re.match(s, end) is None:
-            return False
+            return None
         pos = first_len
         for regex in middle_res:
             m = regex.search(s, pos, end)
             if m is None:
-                return False
+                return None
             pos = m.end()
         return True
 

@@ -59,10 +59,10 @@ class InMemory:
         self.items: list[BaseModel] = records
 
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
-        from .backends.python import compile_filter, sort_records
+        from .backends.python import compile_scan, sort_records
 
         # Items are model instances (validated on the way in): no per-record shape dispatch.
-        matches = self.items if where is None else list(filter(compile_filter(where, "model"), self.items))
+        matches = compile_scan(where, "model")(self.items)
         total = len(matches)
         if offset >= total:
             return [], total

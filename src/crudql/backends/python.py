@@ -30,7 +30,7 @@ from ..patterns import escape_like, like_matcher
 from ..schema import parse_datetime
 from ..sort import SortKey
 
-__all__ = ["compile_filter", "compile_sort_key", "sort_records", "filter_records", "source_of"]
+__all__ = ["compile_filter", "compile_scan", "compile_sort_key", "sort_records", "filter_records", "source_of"]
 
 MODEL = "model"
 DICT = "dict"
@@ -146,9 +146,19 @@ class _Generator:
 
     def build(self, expr: Expr) -> Callable[[Any], bool]:
         main = self.function("r", self.expr(expr, "r", 0))
+        return self._exec()[main]  # type: ignore[no-any-return]
+
+    def build_scan(self, expr: Expr) -> Callable[[Iterable[Any]], list[Any]]:
+        """A function filtering a whole list, with the test inlined in a comprehension:
+        no Python call per record."""
+        name = f"_f{next(self._ids)}"
+        self.functions.append(f"def {name}(items):\n    return [r for r in items if {self.expr(expr, 'r', 0)}]\n")
+        return self._exec()[name]  # type: ignore[no-any-return]
+
+    def _exec(self) -> dict[str, Any]:
         source = "\n".join(self.functions)
         exec(compile(source, "<crudql filter>", "exec"), self.namespace)  # noqa: S102 - no client text in source
-        return self.namespace[main]  # type: ignore[no-any-return]
+        return self.namespace
 
     # -------------------------------------------------------------- field access
 
@@ -198,8 +208,6 @@ class _Generator:
             return f"_instant({read})"
         if kind is Kind.DATE:
             return f"_date({read})"
-        if kind is Kind.ENUM and self.shape == MODEL:
-            return f"_enum({read})"
         return read
 
     def exists(self, f: Field, var: str) -> str:
@@ -291,6 +299,11 @@ class _Generator:
         if self._kind(f) is Kind.ANY:
             c = self.const(tuple(present))
             test = self.guarded(f, var, lambda v: f"any(_same({v}, x) for x in {c})")
+        elif len(present) <= 8 or self._kind(f) is Kind.ENUM and self.shape == MODEL:
+            # A short tuple beats hashing; and str-mixin enum members hash by name, so
+            # they must meet their values through ==, never through a set.
+            c = self.const(tuple(present))
+            test = self.guarded(f, var, lambda v: f"{v} in {c}")
         else:
             c = self.const(frozenset(present))
             test = self.guarded(f, var, lambda v: f"{v} in {c}")
@@ -320,7 +333,7 @@ class _Generator:
 
     def _like(self, f: Field, pattern: str, ignore_case: bool, var: str) -> str:
         m = self.const(like_matcher(pattern, ignore_case))
-        return self.guarded(f, var, lambda v: f"isinstance({v}, str) and {m}({v})")
+        return self.guarded(f, var, lambda v: f"isinstance({v}, str) and {m}({v}) is not None")
 
     def op_contains(self, f: Field, args: tuple[Any, ...], var: str) -> str:
         if self._kind(f) is Kind.ARRAY:
@@ -334,7 +347,7 @@ class _Generator:
             # Case-insensitive element equality: the element matches the text as a whole.
             m = self.const(like_matcher(escape_like(text), True))
             return self.guarded(
-                f, var, lambda v: f"{self._is_list(v)} and any(isinstance(e, str) and {m}(e) for e in {v})"
+                f, var, lambda v: f"{self._is_list(v)} and any(isinstance(e, str) and {m}(e) is not None for e in {v})"
             )
         return self._like(f, "%" + escape_like(text) + "%", True, var)
 
@@ -417,6 +430,20 @@ def _compile(expr: Expr, shape: str) -> Callable[[Any], bool]:
     return _Generator(shape).build(expr)
 
 
+def compile_scan(expr: Expr | None, shape: str = MODEL) -> Callable[[Iterable[Any]], list[Any]]:
+    """A function returning the records of an iterable that match (shape "model" or "dict")."""
+    if shape not in (MODEL, DICT):
+        raise ValueError("compile_scan needs shape 'model' or 'dict'")
+    if expr is None:
+        return list
+    return _compile_scan(expr, shape)
+
+
+@lru_cache(maxsize=512)
+def _compile_scan(expr: Expr, shape: str) -> Callable[[Iterable[Any]], list[Any]]:
+    return _Generator(shape).build_scan(expr)
+
+
 def compile_sort_key(key: SortKey, shape: str = MODEL) -> Callable[[Any], Any]:
     """The value a record sorts by for one key (None when missing)."""
     f = key.resolved if key.resolved is not None else Field(key.path)
@@ -482,9 +509,7 @@ def _first(pair: tuple[Any, Any]) -> Any:
 
 def filter_records(records: Iterable[Any], where: Expr | None) -> list[Any]:
     items = list(records)
-    if where is None:
-        return items
-    return list(filter(compile_filter(where, _shape_of(items)), items))
+    return compile_scan(where, _shape_of(items))(items)
 
 
 def source_of(expr: Expr | None, shape: str = MODEL) -> str:
