@@ -105,6 +105,7 @@ class Schema:
         self.model = model
         self.fields: dict[str, SchemaField] = {}
         self._lookup: dict[str, SchemaField] = {}
+        self._resolved: dict[tuple[str, ...], ResolvedPath] = {}
 
     def __repr__(self) -> str:
         return f"Schema({self.model.__name__})"
@@ -140,6 +141,17 @@ class Schema:
         """Resolve a path (segments by Python name or alias, mixed freely)."""
         if isinstance(path, str):
             path = tuple(path.split("."))
+        # Paths repeat across queries and the schema never changes: remember what resolved.
+        # Bounded, since map keys make the set of valid paths unbounded.
+        known = self._resolved.get(path)
+        if known is not None:
+            return known
+        resolved = self._resolve(path, span)
+        if len(self._resolved) < 4096:
+            self._resolved[path] = resolved
+        return resolved
+
+    def _resolve(self, path: tuple[str, ...], span: Span | None) -> ResolvedPath:
         canonical: list[str] = []
         json_path: list[str] = []
         keyed: list[bool] = []
