@@ -108,6 +108,8 @@ def _err(cls: type[QueryError], message: str, span: Span | None) -> QueryError:
 def parse_field_path(text: str, span: Span | None = None) -> Field:
     """A dotted path (`info.companyName`, `accounts.*.industry`) as a `Field`."""
     segments = tuple(text.split("."))
+    if not text.isascii() and _SURROGATE.search(text):
+        raise _err(QuerySyntaxError, "invalid field path: unpaired UTF-16 surrogate", span)
     if not text or any(not s for s in segments):
         raise _err(QuerySyntaxError, f"invalid field path '{text}': empty segment", span)
     if segments[0] == "*":
@@ -258,13 +260,19 @@ class _Tok:
 
 def _decode_string(raw: str, start: int) -> str:
     if "\\" not in raw:
-        return raw[1:-1]
+        plain = raw[1:-1]
+        # A raw lone surrogate is no more valid than an escaped one (the JSON style rejects both).
+        if not plain.isascii() and _SURROGATE.search(plain):
+            raise QuerySyntaxError("invalid string: unpaired UTF-16 surrogate", position=start, length=len(raw))
+        return plain
     try:
         value: str = _STRING_DECODER.decode(raw)
     except json.JSONDecodeError as exc:
+        # `json` reports a bad \uXXXX at its 'u'; point at the backslash like other bad escapes.
+        at = exc.pos - 1 if raw[exc.pos : exc.pos + 1] == "u" and raw[exc.pos - 1 : exc.pos] == "\\" else exc.pos
         raise QuerySyntaxError(
             "invalid escape in string; use JSON escapes: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
-            position=start + exc.pos,
+            position=start + at,
             length=2,
         ) from None
     if _SURROGATE.search(value):
@@ -277,7 +285,12 @@ def _number(text: str, start: int) -> int | float:
     if match is None:
         raise QuerySyntaxError(f"invalid number '{text}'", position=start, length=len(text))
     if match.group(1) is None and match.group(2) is None:
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            raise QueryTypeError(
+                f"integer of {len(text):,} digits is out of range", position=start, length=len(text)
+            ) from None
     value = float(text)
     if not math.isfinite(value):
         raise QueryTypeError(f"number '{text}' is out of range", position=start, length=len(text))
@@ -367,7 +380,9 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     return tokens
 
 
-_FORM_HEAD = re.compile(r"\s*(?:;[^\n]*\s*)*([^\s()\[\]\";])")
+# A comment runs to the end of its line: `(?:\n|\Z)` keeps the regex from backtracking into
+# a comment and reading a word of it as the head.
+_FORM_HEAD = re.compile(r"\s*(?:;[^\n]*(?:\n|\Z)\s*)*([^\s()\[\]\";])")
 
 
 def _opens_list(text: str, after: int) -> bool:
@@ -479,15 +494,55 @@ def _previous(tokens: list[_Tok], tok: Any) -> _Tok | None:
     return None
 
 
+def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
+    """`(in f (AWS GCP))` reads as a form with the unknown operator `AWS`; where the enclosing
+    operator takes a list at that place, say what is wrong instead: unquoted strings.
+    Only runs on the error path."""
+    if not isinstance(error, UnknownOperatorError) or error.position is None:
+        return error
+    head = next((i for i, t in enumerate(tokens) if t.start_pos == error.position and t.type == "SYMBOL"), None)
+    if head is None or head < 2 or tokens[head - 1].type != "LPAR":
+        return error
+    depth, count, j = 0, 0, head - 2  # count the items before this form in the enclosing one
+    while j >= 0:
+        t = tokens[j]
+        if t.type == "RPAR":
+            depth += 1
+        elif t.type == "LPAR":
+            if depth == 0:
+                break
+            depth -= 1
+            if depth == 0:
+                count += 1
+        elif depth == 0:
+            count += 1
+        j -= 1
+    if j < 0 or j + 1 >= head - 1 or tokens[j + 1].type != "SYMBOL":
+        return error
+    outer = lookup(tokens[j + 1].value)
+    index = count - 1  # items after the enclosing head
+    if outer is None or index >= len(outer.args) or outer.args[index] is not ArgKind.LIST:
+        return error
+    word = tokens[head].value
+    return QuerySyntaxError(
+        f"a list holds only literals (strings, numbers, true, false, null), found the bare word '{word}'; "
+        "strings need double quotes",
+        position=error.position,
+        length=error.length,
+    )
+
+
 def _parse_lisp(text: str, limits: Limits) -> Expr | None:
     tokens = lex_lisp(text, limits)
     if not tokens:
         return None
     try:
         result = _lisp_parser().parse(tokens)  # type: ignore[arg-type]
+    except UnknownOperatorError as exc:
+        raise _unquoted_list(exc, tokens) from None
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
-            raise exc.orig_exc from None
+            raise _unquoted_list(exc.orig_exc, tokens) from None
         raise
     except UnexpectedInput as exc:
         raise _lisp_syntax_error(exc, tokens) from None
@@ -590,7 +645,12 @@ class _JSONTransformer(Transformer[Any, Any]):
         if x.type == "STRING":
             value: Any = _PStr(json.loads(x))
         elif x.type == "NUMBER":
-            number = json.loads(x)
+            try:
+                number = json.loads(x)
+            except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+                raise QueryTypeError(
+                    f"number of {len(x):,} digits is out of range", position=span.start, length=len(x)
+                ) from None
             value = _PInt(number) if isinstance(number, int) else _PFloat(number)
         else:
             return _Const({"TRUE": True, "FALSE": False, "NULL": None}[x.type], span)

@@ -196,7 +196,7 @@ def _check(keys: list[SortKey], schema: Schema | None, limits: Limits) -> list[S
             if f.type.kind in (Kind.ARRAY, Kind.OBJECT, Kind.DICT):
                 raise _at(
                     SortError,
-                    f"'{key.field}' is {'an' if f.type.kind is Kind.ARRAY else 'a'} {f.type.describe()} and is not sortable"
+                    f"'{key.field}' is {'an' if f.type.describe()[:1] in 'aeiou' else 'a'} {f.type.describe()} and is not sortable"
                     + ("; sort by one of its fields" if f.type.kind is not Kind.ARRAY else ""),
                     key.span,
                 )
