@@ -223,7 +223,8 @@ def _as_expr(raw: object, op: Operator) -> Expr:
 _LISP_TOKEN = re.compile(
     r"""
     (?P<ws>\s+|;[^\n]*)
-    |(?P<open>[(\[])
+    |(?P<lpar>\((?:\s|;[^\n]*(?:\n|\Z))*(?P<head>[^\s()\[\]";]+)?)
+    |(?P<lsqb>\[)
     |(?P<close>[)\]])
     |(?P<string>"(?:[^"\\]|\\.)*")
     |(?P<atom>[^\s()\[\]";]+)
@@ -300,13 +301,18 @@ def _number(text: str, start: int) -> int | float:
 def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     """The tokens of `text`, with brackets, depth and list lengths already checked.
 
-    A bracket whose first item is not a SYMBOL (or that is a '[') is a list of literals and
-    comes out as one LIST token holding a `ListValue`.
+    A '(' and the operator after it are one HEAD token (value: the name and its span). A
+    bracket whose first item is a literal, or that is a '[', is a list of literals and comes
+    out as one LIST token holding a `ListValue`. A form with no form inside it is built right
+    away, by the same `_build` the grammar's `form` rule calls, and comes out as one NODE
+    token: the parser then sees only the nesting of forms, and its per-token cost is most of
+    a parse.
     """
     tokens: list[_Tok] = []
     append = tokens.append
-    # Open brackets: (char, start, index of its token in `tokens`, literal items or None for a form).
-    stack: list[tuple[str, int, int, list[Literal] | None]] = []
+    # Open brackets: [char, start, literal items or None for a form, index of the form's HEAD
+    # token, whether a form is nested in it].
+    stack: list[list[Any]] = []
     items: list[Literal] | None = None  # the literals of the innermost open list
     max_depth = limits.max_depth
     for m in _LISP_TOKEN.finditer(text):
@@ -314,7 +320,7 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
         if kind == "ws":
             continue
         start = m.start()
-        if kind == "open":
+        if kind == "lpar" or kind == "lsqb":
             if items is not None:
                 raise QuerySyntaxError(
                     "a list holds only literals (strings, numbers, true, false, null), found a nested bracket",
@@ -322,56 +328,61 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
                 )
             if len(stack) >= max_depth:
                 raise LimitError(f"nesting is deeper than the limit of {max_depth} levels", position=start)
-            char = m.group()
-            is_list = char == "[" or _opens_list(text, m.end())
-            items = [] if is_list else None
-            stack.append((char, start, len(tokens), items))
-            if not is_list:
+            if kind == "lsqb":
+                items = []
+                stack.append(["[", start, items, 0, False])
+                continue
+            word = m.group("head")
+            if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
+                if stack:
+                    stack[-1][4] = True
+                stack.append(["(", start, None, len(tokens), False])
+                end = m.end()
+                append(_Tok("HEAD", (word, Span(end - len(word), end)), start, end))
+                continue
+            after = m.end()
+            if word is None and after < len(text) and text[after] in "([":
+                # A form without an operator: the parser rejects the token, after the depth
+                # limit has had its say (100,000 '(' is a limit error, not a syntax error).
+                stack.append(["(", start, None, len(tokens), True])
                 append(_Tok("LPAR", "(", start, start + 1))
+                continue
+            items = []
+            stack.append(["(", start, items, 0, False])
+            if word is not None:  # the list's first literal
+                end = m.end()
+                _list_item(items, _atom(word, end - len(word), end), limits)
             continue
         if kind == "close":
             char = m.group()
             if not stack:
                 raise QuerySyntaxError(f"unmatched '{char}'", position=start)
-            opener, open_at, _, open_items = stack.pop()
+            opener, open_at, open_items, head_index, nested = stack.pop()
             if opener != _MATCHING[char]:
-                raise QuerySyntaxError(
-                    f"'{char}' does not match the '{opener}' at offset {open_at}", position=start
-                )
+                raise QuerySyntaxError(f"'{char}' does not match the '{opener}' at offset {open_at}", position=start)
             if open_items is not None:
                 append(_Tok("LIST", ListValue(tuple(open_items), Span(open_at, start + 1)), open_at, start + 1))
-            else:
+            elif nested:
                 append(_Tok("RPAR", ")", start, start + 1))
-            items = stack[-1][3] if stack else None
+            else:
+                node = _flat_form(tokens, head_index, start + 1)
+                del tokens[head_index:]
+                append(_Tok("NODE", node, open_at, start + 1))
+            items = stack[-1][2] if stack else None
             continue
         end = m.end()
         if kind == "string":
             token = _Tok("LITERAL", _decode_string(m.group(), start), start, end)
         elif kind == "atom":
-            word = m.group()
-            if word in _KEYWORDS:
-                token = _Tok("LITERAL", _KEYWORDS[word], start, end)
-            elif _LOOKS_NUMERIC.match(word):
-                token = _Tok("LITERAL", _number(word, start), start, end)
-            else:
-                token = _Tok("SYMBOL", word, start, end)
+            token = _atom(m.group(), start, end)
         else:  # a '"' with no closing quote
             raise QuerySyntaxError("unterminated string: missing closing '\"'", position=start)
         if items is not None:
-            if token.type == "SYMBOL":
-                raise QuerySyntaxError(
-                    f"a list holds only literals (strings, numbers, true, false, null), found the bare word "
-                    f"'{token.value}'; strings need double quotes",
-                    position=start,
-                    length=end - start,
-                )
-            if len(items) >= limits.max_list:
-                raise LimitError(f"list has more than {limits.max_list:,} items", position=start, length=end - start)
-            items.append(Literal(token.value, Span(start, end)))
+            _list_item(items, token, limits)
             continue
         append(token)
     if stack:
-        opener, open_at, _, _ = stack[-1]
+        opener, open_at = stack[-1][0], stack[-1][1]
         closer = ")" if opener == "(" else "]"
         raise QuerySyntaxError(
             f"unexpected end of input: missing '{closer}' for the '{opener}' at offset {open_at}",
@@ -380,31 +391,39 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     return tokens
 
 
-# A comment runs to the end of its line: `(?:\n|\Z)` keeps the regex from backtracking into
-# a comment and reading a word of it as the head.
-_FORM_HEAD = re.compile(r"\s*(?:;[^\n]*(?:\n|\Z)\s*)*([^\s()\[\]\";])")
+def _flat_form(tokens: list[_Tok], head_index: int, end: int) -> Expr:
+    """The node of a form whose arguments are all atoms and lists (tokens[head_index:])."""
+    head = tokens[head_index]
+    name, name_span = head.value
+    try:
+        return _build(name, name_span, [_lisp_arg(t) for t in tokens[head_index + 1 :]], Span(head.start_pos, end))
+    except UnknownOperatorError as exc:
+        raise _unquoted_list(exc, tokens) from None
 
 
-def _opens_list(text: str, after: int) -> bool:
-    """Whether the '(' ending at `after` opens a list: its first item is a literal, or none."""
-    m = _FORM_HEAD.match(text, after)
-    if m is None:
-        # Next is a bracket, a string, or the end: a string starts a list; '(' or ')' is
-        # left to the parser (a form needs an operator; '()' is the empty list).
-        rest = text[after:].lstrip()
-        while rest.startswith(";"):
-            rest = rest.split("\n", 1)[1].lstrip() if "\n" in rest else ""
-        return rest.startswith('"') or rest.startswith(")")
-    word = text[m.start(1) : _atom_end(text, m.start(1))]
-    return word in _KEYWORDS or bool(_LOOKS_NUMERIC.match(word))
+def _atom(word: str, start: int, end: int) -> _Tok:
+    if word in _KEYWORDS:
+        return _Tok("LITERAL", _KEYWORDS[word], start, end)
+    if _LOOKS_NUMERIC.match(word):
+        return _Tok("LITERAL", _number(word, start), start, end)
+    return _Tok("SYMBOL", word, start, end)
 
 
-_ATOM_END = re.compile(r"[\s()\[\]\";]")
-
-
-def _atom_end(text: str, start: int) -> int:
-    m = _ATOM_END.search(text, start)
-    return m.start() if m else len(text)
+def _list_item(items: list[Literal], token: _Tok, limits: Limits) -> None:
+    if token.type == "SYMBOL":
+        raise QuerySyntaxError(
+            f"a list holds only literals (strings, numbers, true, false, null), found the bare word "
+            f"'{token.value}'; strings need double quotes",
+            position=token.start_pos,
+            length=token.end_pos - token.start_pos,
+        )
+    if len(items) >= limits.max_list:
+        raise LimitError(
+            f"list has more than {limits.max_list:,} items",
+            position=token.start_pos,
+            length=token.end_pos - token.start_pos,
+        )
+    items.append(Literal(token.value, Span(token.start_pos, token.end_pos)))
 
 
 class _TokenListLexer(Lexer):
@@ -423,7 +442,7 @@ def _lisp_arg(x: Any) -> Any:
             return Literal(x.value, Span(x.start_pos, x.end_pos))
         if x.type == "SYMBOL":
             return _Symbol(x.value, Span(x.start_pos, x.end_pos))
-        return x.value  # LIST
+        return x.value  # LIST, NODE
     return x
 
 
@@ -432,21 +451,18 @@ class _LispTransformer(Transformer[Any, Any]):
         return _lisp_arg(children[0]) if children else None
 
     def form(self, c: list[Any]) -> Expr:
-        head = c[1]
-        return _build(
-            head.value,
-            Span(head.start_pos, head.end_pos),
-            [_lisp_arg(x) for x in c[2:-1]],
-            Span(c[0].start_pos, c[-1].end_pos),
-        )
+        name, name_span = c[0].value
+        return _build(name, name_span, [_lisp_arg(x) for x in c[1:-1]], Span(c[0].start_pos, c[-1].end_pos))
 
 
 _TOKEN_WORDS = {
+    "HEAD": "'(' and an operator",
     "LPAR": "'('",
     "RPAR": "')'",
     "SYMBOL": "an operator or field name",
     "LITERAL": "a value",
     "LIST": "a list",
+    "NODE": "an expression",
     "$END": "the end of the query",
 }
 
@@ -464,16 +480,24 @@ def _lisp_parser() -> Lark:
     )
 
 
-def _lisp_syntax_error(exc: UnexpectedInput, tokens: list[_Tok]) -> QueryError:
+_BLANK = re.compile(r"(?:\s|;[^\n]*(?:\n|\Z))*")
+
+
+def _skip_blank(text: str, position: int) -> int:
+    m = _BLANK.match(text, position)
+    return m.end() if m else position
+
+
+def _lisp_syntax_error(exc: UnexpectedInput, tokens: list[_Tok], text: str) -> QueryError:
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         if tok.type == "$END":
             return QuerySyntaxError("unexpected end of the query", position=tokens[-1].end_pos if tokens else 0)
-        prev = _previous(tokens, tok)
         position, length = tok.start_pos, max(1, tok.end_pos - tok.start_pos)
-        if prev is not None and prev.type == "LPAR":
-            got = "another '('" if tok.type == "LPAR" else _TOKEN_WORDS.get(tok.type, "a token")
-            message = f"expected an operator name after '(', found {got}"
+        if tok.type == "LPAR":
+            after = _skip_blank(text, tok.end_pos)
+            message = f"expected an operator name after '(', found '{text[after]}'"
+            position, length = after, 1
         elif "$END" in exc.expected:
             message = (
                 f"unexpected {_TOKEN_WORDS.get(tok.type, 'token')} after the end of the expression; "
@@ -486,29 +510,23 @@ def _lisp_syntax_error(exc: UnexpectedInput, tokens: list[_Tok]) -> QueryError:
     return QuerySyntaxError(str(exc).splitlines()[0], position=getattr(exc, "pos_in_stream", None))
 
 
-def _previous(tokens: list[_Tok], tok: Any) -> _Tok | None:
-    # Tokens are few and errors are rare: a linear search keeps the hot path free of bookkeeping.
-    for i, t in enumerate(tokens):
-        if t is tok:
-            return tokens[i - 1] if i else None
-    return None
-
-
 def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
     """`(in f (AWS GCP))` reads as a form with the unknown operator `AWS`; where the enclosing
     operator takes a list at that place, say what is wrong instead: unquoted strings.
     Only runs on the error path."""
     if not isinstance(error, UnknownOperatorError) or error.position is None:
         return error
-    head = next((i for i, t in enumerate(tokens) if t.start_pos == error.position and t.type == "SYMBOL"), None)
-    if head is None or head < 2 or tokens[head - 1].type != "LPAR":
+    head = next(
+        (i for i, t in enumerate(tokens) if t.type == "HEAD" and t.value[1].start == error.position), None
+    )
+    if head is None:
         return error
-    depth, count, j = 0, 0, head - 2  # count the items before this form in the enclosing one
+    depth, count, j = 0, 0, head - 1  # count the items before this form in the enclosing one
     while j >= 0:
         t = tokens[j]
         if t.type == "RPAR":
             depth += 1
-        elif t.type == "LPAR":
+        elif t.type == "HEAD":
             if depth == 0:
                 break
             depth -= 1
@@ -517,13 +535,12 @@ def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
         elif depth == 0:
             count += 1
         j -= 1
-    if j < 0 or j + 1 >= head - 1 or tokens[j + 1].type != "SYMBOL":
+    if j < 0:
         return error
-    outer = lookup(tokens[j + 1].value)
-    index = count - 1  # items after the enclosing head
-    if outer is None or index >= len(outer.args) or outer.args[index] is not ArgKind.LIST:
+    outer = lookup(tokens[j].value[0])
+    if outer is None or count >= len(outer.args) or outer.args[count] is not ArgKind.LIST:
         return error
-    word = tokens[head].value
+    word = tokens[head].value[0]
     return QuerySyntaxError(
         f"a list holds only literals (strings, numbers, true, false, null), found the bare word '{word}'; "
         "strings need double quotes",
@@ -545,7 +562,7 @@ def _parse_lisp(text: str, limits: Limits) -> Expr | None:
             raise _unquoted_list(exc.orig_exc, tokens) from None
         raise
     except UnexpectedInput as exc:
-        raise _lisp_syntax_error(exc, tokens) from None
+        raise _lisp_syntax_error(exc, tokens, text) from None
     if not isinstance(result, (And, Or, Not, Predicate, Quantified)):
         raise _err(
             QuerySyntaxError,
