@@ -118,7 +118,7 @@ class Literal:
     tag: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tag", _type_tag(self.value))
+        object.__setattr__(self, "tag", _TAGS.get(type(self.value)) or _type_tag(self.value))
 
 
 @dataclass(frozen=True, slots=True)

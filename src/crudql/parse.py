@@ -110,7 +110,7 @@ def parse_field_path(text: str, span: Span | None = None) -> Field:
     segments = tuple(text.split("."))
     if not text.isascii() and _SURROGATE.search(text):
         raise _err(QuerySyntaxError, "invalid field path: unpaired UTF-16 surrogate", span)
-    if not text or any(not s for s in segments):
+    if "" in segments:
         raise _err(QuerySyntaxError, f"invalid field path '{text}': empty segment", span)
     if segments[0] == "*":
         raise _err(QuerySyntaxError, f"invalid field path '{text}': '*' cannot be the first segment", span)
@@ -118,6 +118,8 @@ def parse_field_path(text: str, span: Span | None = None) -> Field:
 
 
 def _as_field(raw: object, op: Operator) -> Field:
+    if type(raw) is Field:
+        return raw  # the JSON style converts field names directly
     if isinstance(raw, _Symbol):
         return parse_field_path(raw.text, raw.span)
     if isinstance(raw, Literal) and isinstance(raw.value, str):
@@ -130,6 +132,8 @@ def _as_field(raw: object, op: Operator) -> Field:
 
 
 def _as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:
+    if kind is ArgKind.VALUE and type(raw) is Literal and (raw.value is not None or op.null_value):
+        return raw  # the common case, first
     span = _span_of(raw)
     if kind is ArgKind.LIST:
         if isinstance(raw, ListValue):
@@ -179,11 +183,12 @@ def _build(op_token: str, op_span: Span | None, args: list[Any], span: Span | No
         suggestion = suggest_operator(op_token)
         hint = f"; did you mean '{suggestion}'?" if suggestion else "; see docs/language.md for the operators"
         raise _err(UnknownOperatorError, f"unknown operator '{op_token}'{hint}", op_span)
-    return _build_op(op, op_token, op_span, args, span)
-
-
-def _build_op(op: Operator, op_token: str, op_span: Span | None, args: list[Any], span: Span | None) -> Expr:
     _check_arity(op, len(args), span if span is not None else op_span)
+    return _build_op(op, args, span)
+
+
+def _build_op(op: Operator, args: list[Any], span: Span | None) -> Expr:
+    """The node, once the operator is known and its arity checked."""
     if op.name in ("and", "or"):
         children = tuple(_as_expr(a, op) for a in args)
         return And(children, span) if op.name == "and" else Or(children, span)
@@ -192,7 +197,7 @@ def _build_op(op: Operator, op_token: str, op_span: Span | None, args: list[Any]
     field = _as_field(args[0], op)
     if op.name in ("any", "all"):
         return Quantified(op.name, field, _as_expr(args[1], op), span)
-    values = tuple(_as_value(a, op, k) for a, k in zip(args[1:], op.args[1:]))
+    values = tuple([_as_value(a, op, k) for a, k in zip(args[1:], op.args[1:])])
     return Predicate(op.name, field, values, span)
 
 
@@ -787,12 +792,16 @@ def _json_node(node: Any, depth: int, limits: Limits) -> Expr:
             _span_of(node),
         )
     span = None if t is list else _span_of(node)
-    _check_arity(op, len(args), span)
     if op.variadic:
-        converted = [_json_arg(a, op.args[0], depth, limits) for a in args]
+        if not args:
+            _check_arity(op, 0, span)
+        kind = op.args[0]
+        converted = [_json_arg(a, kind, depth, limits) for a in args]
     else:
+        if len(args) != len(op.args):
+            _check_arity(op, len(args), span)
         converted = [_json_arg(a, k, depth, limits) for a, k in zip(args, op.args)]
-    return _build_op(op, op_name, _span_of(op_name) if span is not None else None, converted, span)
+    return _build_op(op, converted, span)
 
 
 def _json_text(value: Any) -> str:
@@ -832,7 +841,7 @@ def _json_arg(node: Any, kind: ArgKind, depth: int, limits: Limits) -> Any:
     t = type(node)
     if t is str:
         if kind is ArgKind.FIELD:
-            return _Symbol(node, None)  # type: ignore[arg-type]
+            return parse_field_path(node)
         return _json_literal(node)
     if kind is ArgKind.EXPR:
         if t in _LIST_TYPES or t is dict or t is _Pairs:
@@ -855,7 +864,7 @@ def _json_arg(node: Any, kind: ArgKind, depth: int, limits: Limits) -> Any:
 def _json_literal(node: Any) -> Literal:
     t = type(node)
     if t is str:
-        if _SURROGATE.search(node):
+        if not node.isascii() and _SURROGATE.search(node):
             raise _err(QuerySyntaxError, "invalid \\u escape: unpaired UTF-16 surrogate", None)
         return Literal(node)
     if t is int or t is bool or node is None:
