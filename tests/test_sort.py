@@ -191,7 +191,11 @@ def test_json_errors(value: Any, code: str) -> None:
 
 def test_a_json_string_is_not_a_sort() -> None:
     assert error('"name"', style="json").code == "sort"
-    assert error("null", style="json").code == "sort"
+
+
+def test_json_null_means_no_keys_as_for_filters() -> None:
+    assert parse_sort("null", style="json") == []
+    assert parse_sort(" null ", style="json", schema=SCHEMA) == []
 
 
 @pytest.mark.parametrize("text", ["[", '[{"field": "name"]', "name", "[-name]", "['name']", '["name",]'])

@@ -115,6 +115,8 @@ def _parse_json(text: Any, limits: Limits, schema: Schema | None) -> list[SortKe
         _check_python_depth(text, limits)
         return _check(_json_keys(text), schema, limits)
     _prescan_json(text, limits)
+    if text.strip() == "null":
+        return []  # as for filters: JSON null means "nothing given"
     try:
         decoded = _JSON_DECODER.decode(text)
     except (ValueError, RecursionError):
