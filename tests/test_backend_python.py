@@ -4,13 +4,11 @@ generated code never contains client text."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 from strategies import SCHEMA, contacts, filters, sorts
 
 import crudql
@@ -438,5 +436,3 @@ def oracle(expr: Expr, record: Any) -> bool:
         return isinstance(value, list) and any(a in value for a in args[0])
     raise AssertionError(f"oracle does not know {op}")
 
-
-_ = (dt, st)

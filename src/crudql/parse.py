@@ -20,13 +20,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Any, Iterator
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import Lexer
 
-from . import ast
 from .ast import And, Expr, Field, Literal, ListValue, Not, Or, Predicate, Quantified, Span
 from .errors import ArityError, LimitError, QueryError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
 from .operators import ArgKind, Operator, lookup, suggest_operator
@@ -77,8 +76,6 @@ class _Symbol:
     text: str
     span: Span
 
-
-_Raw = Union[Expr, ListValue, Literal, _Symbol, "_JSONNode"]
 
 _ARITY_WORDS = {1: "1 argument", 2: "2 arguments", 3: "3 arguments"}
 
@@ -248,7 +245,7 @@ _MATCHING = {")": "(", "]": "["}
 class _Tok:
     """A token for Lark's LALR parser: it reads only `.type`; positions feed our messages.
 
-    Lighter than `lark.Token` (a str subclass), which matters at ~35 tokens per query.
+    Lighter than `lark.Token` (a str subclass), which matters on the hot path.
     """
 
     __slots__ = ("type", "value", "start_pos", "end_pos")
@@ -988,6 +985,3 @@ def _parse_uncached(text: Any, style: str, schema: Schema | None, limits: Limits
 
 
 clear_cache = _parse_cached.cache_clear
-
-# Re-exported for the printer and the tests; `ast` is imported for type names only.
-_ = ast

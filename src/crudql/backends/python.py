@@ -24,7 +24,7 @@ from functools import lru_cache
 from itertools import count
 from typing import Any, Callable, Iterable, Sequence
 
-from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified
+from ..ast import And, Expr, Field, Not, Or, Predicate, Quantified
 from ..operators import Kind, lookup
 from ..patterns import escape_like, like_matcher
 from ..schema import parse_datetime
@@ -520,5 +520,3 @@ def source_of(expr: Expr | None, shape: str = MODEL) -> str:
     gen.function("r", gen.expr(expr, "r", 0))
     return "\n".join(gen.functions)
 
-
-_ = (ListValue, Literal)
