@@ -250,20 +250,7 @@ HOSTILE = [
 
 
 def _model_attribute_names() -> set[str]:
-    names: set[str] = set()
-    pending = [SCHEMA]
-    seen: set[int] = set()
-    while pending:
-        schema = pending.pop()
-        if id(schema) in seen:
-            continue
-        seen.add(id(schema))
-        for sf in schema.fields.values():
-            names.add(sf.name)
-            t = sf.type.item if sf.type.item is not None else sf.type
-            if t.schema is not None:
-                pending.append(t.schema)
-    return names
+    return {sf.name for sf in SCHEMA.walk()}
 
 
 def _assert_only_trusted_tokens(source: str) -> None:

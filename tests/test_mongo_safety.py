@@ -281,19 +281,7 @@ _FIELD_OPERATORS = {"$eq", "$ne", "$in", "$nin", "$lt", "$lte", "$gt", "$gte", "
 
 
 def _json_names(schema: crudql.Schema) -> set[str]:
-    names: set[str] = set()
-    stack, seen = [schema], set()
-    while stack:
-        s = stack.pop()
-        if id(s) in seen:
-            continue
-        seen.add(id(s))
-        for f in s.fields.values():
-            names.add(f.alias)
-            t = f.type.item if f.type.item is not None else f.type
-            if t.schema is not None:
-                stack.append(t.schema)
-    return names
+    return {f.alias for f in schema.walk()}
 
 
 _NAMES = _json_names(SCHEMA) | {"0", "_id"}  # "0": the non-empty-array test; "_id": MATCH_NONE

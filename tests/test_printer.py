@@ -10,22 +10,13 @@ import pytest
 
 import crudql
 from crudql import parse_filter, to_json, to_lisp
-from crudql.ast import And, Field, ListValue, Literal, Not, Or, Predicate, Quantified
+from crudql.ast import And, Field, Literal, Not, Or, Predicate, Quantified
 from crudql.models import Contact
+
+from builders import F, P  # noqa: E402  (tests/ is on sys.path)
 
 SCHEMA = crudql.Schema.from_model(Contact)
 
-
-def F(dotted: str) -> Field:
-    return Field(tuple(dotted.split(".")))
-
-
-def P(op: str, field: str, *args: Any) -> Predicate:
-    return Predicate(
-        op,
-        F(field),
-        tuple(ListValue(tuple(Literal(v) for v in a)) if isinstance(a, list) else Literal(a) for a in args),
-    )
 
 
 CASES: list[tuple[Any, str, Any]] = [

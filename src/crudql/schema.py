@@ -18,7 +18,7 @@ import types
 import typing
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Iterator, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -134,6 +134,20 @@ class Schema:
 
     def names(self) -> list[str]:
         return list(self._lookup)
+
+    def walk(self) -> Iterator[SchemaField]:
+        """Every field of this schema and of the models nested in it (each model once)."""
+        pending, seen = [self], set()
+        while pending:
+            schema = pending.pop()
+            if id(schema) in seen:
+                continue
+            seen.add(id(schema))
+            for sf in schema.fields.values():
+                yield sf
+                inner = sf.type.item if sf.type.item is not None else sf.type
+                if inner.schema is not None:
+                    pending.append(inner.schema)
 
     # ------------------------------------------------------------------ paths
 
