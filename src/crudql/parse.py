@@ -29,11 +29,10 @@ from lark.lexer import Lexer
 from .ast import And, Expr, Field, Literal, ListValue, Not, Or, Predicate, Quantified, Span
 from .errors import ArityError, LimitError, QueryError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
 from .operators import ArgKind, Operator, lookup, suggest_operator
+from .schema import Schema
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from .schema import Schema
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "parse_filter", "parse_field_path", "FILTER_STYLES"]
 
@@ -921,11 +920,7 @@ def _json_tree(node: Any, limits: Limits, schema: Schema | None) -> Expr | None:
 
 
 def _resolve_schema(schema: Schema | type[BaseModel] | None) -> Schema | None:
-    if schema is None:
-        return None
-    from .schema import Schema
-
-    if isinstance(schema, Schema):
+    if schema is None or isinstance(schema, Schema):
         return schema
     return Schema.from_model(schema)
 

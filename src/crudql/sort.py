@@ -10,15 +10,30 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .ast import Field, Span
 from .errors import LimitError, QueryError, SortError
+from .operators import Kind
+from .parse import (
+    _JSON_DECODER,
+    DEFAULT_LIMITS,
+    Limits,
+    _check_length,
+    _check_python_depth,
+    _is_list,
+    _json_positioned,
+    _Pairs,
+    _prescan_json,
+    _resolve_schema,
+    _style,
+    parse_field_path,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from .parse import Limits
     from .schema import Schema
 
 __all__ = ["SortKey", "parse_sort", "SORT_STYLES"]
@@ -52,13 +67,23 @@ def parse_sort(
     limits: Limits | None = None,
 ) -> list[SortKey]:
     """Parse a sort expression; None or blank means no keys."""
-    from .parse import DEFAULT_LIMITS, _check_length, _resolve_schema, _style
-
     limits = limits or DEFAULT_LIMITS
     style = _style(style, SORT_STYLES, "ss")
     resolved_schema = _resolve_schema(schema)
     if text is None:
         return []
+    if isinstance(text, str):
+        # Keys are immutable; the list is not, so each caller gets its own.
+        return list(_parse_cached(text, style, resolved_schema, limits))
+    return _parse(text, style, resolved_schema, limits)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str, style: str, schema: Schema | None, limits: Limits) -> tuple[SortKey, ...]:
+    return tuple(_parse(text, style, schema, limits))
+
+
+def _parse(text: Any, style: str, resolved_schema: Schema | None, limits: Limits) -> list[SortKey]:
     try:
         if isinstance(text, str):
             _check_length(text, limits, "sort")
@@ -109,8 +134,6 @@ def _simple_key(part: str, start: int) -> SortKey:
 
 
 def _parse_json(text: Any, limits: Limits, schema: Schema | None) -> list[SortKey]:
-    from .parse import _JSON_DECODER, _check_python_depth, _json_positioned, _prescan_json
-
     if not isinstance(text, str):
         _check_python_depth(text, limits)
         return _check(_json_keys(text), schema, limits)
@@ -128,8 +151,6 @@ def _parse_json(text: Any, limits: Limits, schema: Schema | None) -> list[SortKe
 
 
 def _json_keys(node: Any) -> list[SortKey]:
-    from .parse import _is_list, _Pairs
-
     if not _is_list(node):
         raise _at(SortError, 'a JSON sort is a list like [{"field": "name", "order": "desc"}] or ["-name"]', _span(node))
     keys = []
@@ -177,8 +198,6 @@ def _at(cls: type[QueryError], message: str, span: Span | None) -> QueryError:
 
 
 def _check(keys: list[SortKey], schema: Schema | None, limits: Limits) -> list[SortKey]:
-    from .operators import Kind
-    from .parse import parse_field_path
 
     if len(keys) > limits.max_sort_keys:
         extra = keys[limits.max_sort_keys]
