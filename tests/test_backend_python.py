@@ -423,3 +423,20 @@ def oracle(expr: Expr, record: Any) -> bool:
         return isinstance(value, list) and any(a in value for a in args[0])
     raise AssertionError(f"oracle does not know {op}")
 
+
+
+def test_untyped_fields_with_mixed_types_sort_without_errors() -> None:
+    from typing import Any as AnyType
+
+    from pydantic import BaseModel
+
+    class Doc(BaseModel):
+        id: str
+        extra: AnyType = None
+
+    schema = crudql.Schema.from_model(Doc)
+    records = [{"id": "a", "extra": "x"}, {"id": "b", "extra": 2}, {"id": "c", "extra": True},
+               {"id": "d"}, {"id": "e", "extra": {"k": 1}}, {"id": "f", "extra": 1.5}]
+    order = effective_sort(crudql.parse_sort("extra", schema=schema), schema)
+    assert [r["id"] for r in sort_records(records, order)] == ["d", "f", "b", "a", "c", "e"]
+    assert [r["id"] for r in sort_records(records, order, limit=1)] == ["d"]

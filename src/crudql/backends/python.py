@@ -447,7 +447,23 @@ def _compile_scan(expr: Expr, shape: str) -> Callable[[Iterable[Any]], list[Any]
 def compile_sort_key(key: SortKey, shape: str = MODEL) -> Callable[[Any], Any]:
     """The value a record sorts by for one key (None when missing)."""
     f = key.resolved if key.resolved is not None else Field(key.path)
-    return _compile_value(f, shape)
+    getter = _compile_value(f, shape)
+    if f.type is None or f.type.kind is Kind.ANY:
+        # Untyped values may mix types, which Python cannot order: order by type first,
+        # as MongoDB does (numbers, strings, booleans, datetimes), never raise.
+        return lambda record: _typed_rank(getter(record))
+    return getter
+
+
+_TYPE_RANK = {"number": 1, "string": 2, "bool": 4, "datetime": 5}
+
+
+def _typed_rank(value: Any) -> tuple[int, Any] | None:
+    if value is None:
+        return None
+    value = _enum_value(value)
+    rank = _TYPE_RANK.get(_family(value) or "")
+    return (rank, value) if rank is not None else (9, 0)
 
 
 @lru_cache(maxsize=512)
@@ -482,16 +498,9 @@ def sort_records(records: Iterable[Any], order: Sequence[SortKey], limit: int | 
     items = list(records)
     if not order or not items:
         return items[:limit] if limit is not None else items
-    shape = _shape_of(items)
-    getters = [compile_sort_key(k, shape) for k in order]
-    directions = {k.descending for k in order}
-    if limit is not None and limit < len(items) // 8 and len(directions) == 1:
-        # One direction for every key: one composite key, and a heap for the top of the list.
-        def composite(record: Any) -> tuple[tuple[bool, Any], ...]:
-            return tuple((v is not None, v) for v in (g(record) for g in getters))
-
-        pick = heapq.nlargest if order[0].descending else heapq.nsmallest
-        return pick(limit, items, key=composite)
+    getters = [compile_sort_key(k, _shape_of(items)) for k in order]
+    if limit is not None and limit < len(items) // 4:
+        items = _candidates(items, order[0].descending, getters[0], limit)
     # Stable sorts from the last key to the first: each pass keeps the order of the ones after it.
     for key, getter in zip(reversed(order), reversed(getters)):
         decorated = [(getter(r), r) for r in items]
@@ -501,6 +510,18 @@ def sort_records(records: Iterable[Any], order: Sequence[SortKey], limit: int | 
         ordered = [r for _, r in present]
         items = ordered + missing if key.descending else missing + ordered
     return items[:limit] if limit is not None else items
+
+
+def _candidates(items: list[Any], descending: bool, getter: Callable[[Any], Any], limit: int) -> list[Any]:
+    """The records that can reach the first `limit` places: those whose first key is at least
+    as good as the limit-th best (ties at the boundary included, for the later keys to order).
+    One pass and a heap, instead of sorting every match for one page."""
+    ranked = [((v := getter(r)) is not None, v) for r in items]
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    boundary = pick(limit, ranked)[-1]
+    if descending:
+        return [r for rank, r in zip(ranked, items) if rank >= boundary]
+    return [r for rank, r in zip(ranked, items) if rank <= boundary]
 
 
 def _first(pair: tuple[Any, Any]) -> Any:
