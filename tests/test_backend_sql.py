@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -32,7 +31,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from sqlalchemy.engine.default import CACHE_HIT
-from sqlalchemy.pool import StaticPool
 from strategies import SCHEMA, contacts, filters, sorts
 from test_backend_python import CASES, FIXTURE
 
@@ -44,40 +42,12 @@ from crudql.operators import OPERATORS
 from crudql.request import PageRequest, effective_sort, run_query
 from crudql.sources import InMemory
 
-DSN_ENV = "CRUDQL_TEST_POSTGRES_DSN"
 ENGINES = {"sqlite": "sqlite_engine", "postgresql": "postgres_engine"}
 # Twice the profile's examples: ci (300) runs 600 per engine, dev (40) runs 80.
 DIFFERENTIAL_EXAMPLES = settings().max_examples * 2
 
 
 # ---------------------------------------------------------------------------- engines
-
-
-@pytest.fixture(scope="session")
-def sqlite_engine() -> Iterator[sa.Engine]:
-    # One shared in-memory database: StaticPool hands every checkout the same connection.
-    engine = sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgres_engine() -> Iterator[sa.Engine]:
-    dsn = os.environ.get(DSN_ENV)
-    if not dsn:
-        pytest.skip(f"set {DSN_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run PostgreSQL tests")
-    schema = f"crudql_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(dsn)
-    with admin.begin() as conn:
-        conn.execute(sa.schema.CreateSchema(schema))
-    engine = sa.create_engine(dsn, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.schema.DropSchema(schema, cascade=True))
-        admin.dispose()
 
 
 @pytest.fixture(params=list(ENGINES))
