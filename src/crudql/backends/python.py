@@ -446,19 +446,19 @@ def _compile_scan(expr: Expr, shape: str) -> Callable[[Iterable[Any]], list[Any]
 
 def compile_sort_key(key: SortKey, shape: str = MODEL) -> Callable[[Any], Any]:
     """The value a record sorts by for one key (None when missing)."""
-    f = key.resolved if key.resolved is not None else Field(key.path)
-    getter = _compile_value(f, shape)
-    if f.type is None or f.type.kind is Kind.ANY:
-        # Untyped values may mix types, which Python cannot order: order by type first,
-        # as MongoDB does (numbers, strings, booleans, datetimes), never raise.
-        return lambda record: _typed_rank(getter(record))
-    return getter
+    return _compile_ranks((_sort_field(key),), shape, False)
+
+
+def _sort_field(key: SortKey) -> Field:
+    return key.resolved if key.resolved is not None else Field(key.path)
 
 
 _TYPE_RANK = {"number": 1, "string": 2, "bool": 4, "datetime": 5}
 
 
 def _typed_rank(value: Any) -> tuple[int, Any] | None:
+    """Untyped values may mix types, which Python cannot order: order them by type first, as
+    MongoDB does (numbers, strings, booleans, datetimes), and never raise."""
     if value is None:
         return None
     value = _enum_value(value)
@@ -466,24 +466,40 @@ def _typed_rank(value: Any) -> tuple[int, Any] | None:
     return (rank, value) if rank is not None else (9, 0)
 
 
-@lru_cache(maxsize=512)
-def _compile_value(f: Field, shape: str) -> Callable[[Any], Any]:
-    gen = _Generator(shape)
-    lines = ["def _value(r):"]
-    container = "r"
+def _value_expression(gen: _Generator, f: Field, var: str) -> str:
+    """An expression for the field's value, None when it or a container is missing."""
+    expr = var
     steps = gen._steps(f)
     for i, (name, keyed) in enumerate(steps):
-        if gen.needs_dict(keyed):
-            lines.append(f"    if {container}.__class__ is not _dict: return None")
-        elif i:
-            lines.append(f"    if {container} is None: return None")
+        if i == 0 and not gen.needs_dict(keyed):
+            expr = gen.read(var, name, keyed)  # the record itself is never None
+            continue
         temp = gen.temp()
-        read = gen.read(container, name, keyed)
-        lines.append(f"    {temp} = {gen._normalize(f, read) if i == len(steps) - 1 else read}")
-        container = temp
-    lines.append(f"    return {container}")
-    exec(compile("\n".join(lines), "<crudql sort key>", "exec"), gen.namespace)  # noqa: S102
-    return gen.namespace["_value"]  # type: ignore[no-any-return]
+        guard = f"({temp} := {expr}).__class__ is _dict" if gen.needs_dict(keyed) else f"({temp} := {expr}) is not None"
+        expr = f"({gen.read(temp, name, keyed)} if {guard} else None)"
+    expr = gen._normalize(f, expr)
+    if f.type is None or f.type.kind is Kind.ANY:
+        expr = f"_typed_rank({expr})"
+    return expr
+
+
+@lru_cache(maxsize=512)
+def _compile_ranks(fields: tuple[Field, ...], shape: str, flagged: bool) -> Callable[[Any], Any]:
+    """One generated function: the value of a single field, or (flagged) the flat tuple
+    (present?, value, present?, value, ...) that orders records by every field, missing lowest."""
+    gen = _Generator(shape)
+    gen.namespace["_typed_rank"] = _typed_rank
+    if not flagged:
+        (only,) = fields
+        body = _value_expression(gen, only, "r")
+    else:
+        parts = []
+        for f in fields:
+            v = gen.temp()
+            parts.append(f"({v} := {_value_expression(gen, f, 'r')}) is not None, {v}")
+        body = "(" + ", ".join(parts) + ",)"
+    gen.functions.append(f"def _rank(r):\n    return {body}\n")
+    return gen._exec()["_rank"]  # type: ignore[no-any-return]
 
 
 def _shape_of(records: Sequence[Any]) -> str:
@@ -498,11 +514,18 @@ def sort_records(records: Iterable[Any], order: Sequence[SortKey], limit: int | 
     items = list(records)
     if not order or not items:
         return items[:limit] if limit is not None else items
-    getters = [compile_sort_key(k, _shape_of(items)) for k in order]
+    shape = _shape_of(items)
+    fields = tuple(_sort_field(k) for k in order)
+    directions = {k.descending for k in order}
     if limit is not None and limit < len(items) // 4:
-        items = _candidates(items, order[0].descending, getters[0], limit)
+        if len(directions) == 1:
+            # Every key the same way: one pass with a heap on one composite key.
+            pick = heapq.nlargest if order[0].descending else heapq.nsmallest
+            return pick(limit, items, key=_compile_ranks(fields, shape, True))
+        items = _candidates(items, order[0].descending, _compile_ranks(fields[:1], shape, True), limit)
     # Stable sorts from the last key to the first: each pass keeps the order of the ones after it.
-    for key, getter in zip(reversed(order), reversed(getters)):
+    for key, f in zip(reversed(order), reversed(fields)):
+        getter = _compile_ranks((f,), shape, False)
         decorated = [(getter(r), r) for r in items]
         missing = [r for v, r in decorated if v is None]
         present = [(v, r) for v, r in decorated if v is not None]
@@ -512,16 +535,16 @@ def sort_records(records: Iterable[Any], order: Sequence[SortKey], limit: int | 
     return items[:limit] if limit is not None else items
 
 
-def _candidates(items: list[Any], descending: bool, getter: Callable[[Any], Any], limit: int) -> list[Any]:
+def _candidates(items: list[Any], descending: bool, rank: Callable[[Any], Any], limit: int) -> list[Any]:
     """The records that can reach the first `limit` places: those whose first key is at least
     as good as the limit-th best (ties at the boundary included, for the later keys to order).
     One pass and a heap, instead of sorting every match for one page."""
-    ranked = [((v := getter(r)) is not None, v) for r in items]
+    ranked = list(map(rank, items))
     pick = heapq.nlargest if descending else heapq.nsmallest
     boundary = pick(limit, ranked)[-1]
     if descending:
-        return [r for rank, r in zip(ranked, items) if rank >= boundary]
-    return [r for rank, r in zip(ranked, items) if rank <= boundary]
+        return [r for key, r in zip(ranked, items) if key >= boundary]
+    return [r for key, r in zip(ranked, items) if key <= boundary]
 
 
 def _first(pair: tuple[Any, Any]) -> Any:
