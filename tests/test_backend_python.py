@@ -167,13 +167,11 @@ def test_operator_semantics(text: str, expected: set[str], models: list[Contact]
 
 
 def test_every_operator_is_covered_by_the_fixture() -> None:
-    used = {crudql.parse_filter(text).__class__.__name__ for text, _ in CASES}
     ops: set[str] = set()
     for text, _ in CASES:
         _collect_ops(crudql.parse_filter(text), ops)
     names = {op.name for op in crudql.operators.OPERATORS}
     assert names - ops == set(), f"operators without a hand-computed case: {names - ops}"
-    assert used
 
 
 def _collect_ops(node: Any, out: set[str]) -> None:
