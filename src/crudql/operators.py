@@ -135,9 +135,3 @@ def suggest_operator(name: str) -> str | None:
     matches = difflib.get_close_matches(name.lower(), list(_BY_NAME), n=1, cutoff=0.6)
     return matches[0] if matches else None
 
-
-def canonical(name: str) -> Operator:
-    op = lookup(name)
-    if op is None:
-        raise KeyError(name)
-    return op

@@ -978,5 +978,3 @@ def _parse_uncached(text: Any, style: str, schema: Schema | None, limits: Limits
             exc.located(text)
         raise
 
-
-clear_cache = _parse_cached.cache_clear

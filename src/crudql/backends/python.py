@@ -30,7 +30,7 @@ from ..patterns import escape_like, like_matcher
 from ..schema import parse_datetime
 from ..sort import SortKey
 
-__all__ = ["compile_filter", "compile_scan", "compile_sort_key", "sort_records", "filter_records", "source_of"]
+__all__ = ["compile_filter", "compile_scan", "compile_sort_key", "sort_records", "source_of"]
 
 MODEL = "model"
 DICT = "dict"
@@ -549,11 +549,6 @@ def _candidates(items: list[Any], descending: bool, rank: Callable[[Any], Any], 
 
 def _first(pair: tuple[Any, Any]) -> Any:
     return pair[0]
-
-
-def filter_records(records: Iterable[Any], where: Expr | None) -> list[Any]:
-    items = list(records)
-    return compile_scan(where, _shape_of(items))(items)
 
 
 def source_of(expr: Expr | None, shape: str = MODEL) -> str:
