@@ -25,6 +25,7 @@ from typing import Any, Callable
 from hypothesis import strategies as st
 
 import crudql
+from crudql.check.schema import Schema
 from crudql.models import Contact, EnrichmentStatus, Partner
 
 __all__ = [
@@ -342,7 +343,7 @@ def _spellings(fields: tuple[_Field, ...], schema: crudql.Schema, key: str = "")
         out[key + f.path] = spellings
         if f.kind == OBJARRAY:
             item = schema.field(tuple(f.path.split("."))).type.item  # type: ignore[union-attr]
-            out.update(_spellings(f.element, item.schema, f"{key}{f.path}/"))  # type: ignore[union-attr]
+            out.update(_spellings(f.element, Schema.nested(item), f"{key}{f.path}/"))  # type: ignore[arg-type]
     return out
 
 

@@ -324,7 +324,7 @@ CASES: list[tuple[str, str]] = [
 
 @functools.cache
 def _fixture_source(engine: str, instants: str) -> MongoSource:
-    return MongoSource.from_records(new_collection(engine), RECORDS, instants=instants)
+    return MongoSource.from_records(new_collection(engine), RECORDS, instants=instants, model=Contact)
 
 
 def matching(source: Any, where: Expr | None) -> list[str]:
@@ -364,7 +364,7 @@ CONFORMANCE_IDS = {r["id"] for r in CONFORMANCE_FIXTURE}
 
 @functools.cache
 def _conformance_source(engine: str) -> MongoSource:
-    return MongoSource.from_records(new_collection(engine), CONFORMANCE_FIXTURE)
+    return MongoSource.from_records(new_collection(engine), CONFORMANCE_FIXTURE, model=Contact)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -450,7 +450,7 @@ def test_string_order_is_code_point_order() -> None:
     # characters beyond the BMP (where UTF-16 order would differ).
     names = ["C05", "c01", "c10", "c9", "Z", "a", "é", "\uffff", "\U0001f600", "ﬀ", "", "A"]
     records = [{"id": f"r{i:02d}", "name": n} for i, n in enumerate(names)]
-    source = MongoSource.from_records(new_collection("mongomock"), records)
+    source = MongoSource.from_records(new_collection("mongomock"), records, model=Contact)
     items, _ = source.page(None, effective_sort(crudql.parse_sort("name", schema=SCHEMA), SCHEMA), 0, 100)
     assert [i.name for i in items] == sorted(names)
     assert sorted(names, key=lambda s: s.encode("utf-8")) == sorted(names)
@@ -461,7 +461,7 @@ def test_string_order_is_code_point_order() -> None:
 
 def test_from_records_keeps_absent_absent_and_null_null() -> None:
     collection = new_collection("mongomock")
-    MongoSource.from_records(collection, RECORDS)
+    MongoSource.from_records(collection, RECORDS, model=Contact)
     stored = {d["id"]: d for d in collection.find({}, {"_id": False})}
     assert stored["a3"] == {"id": "a3"}
     assert stored["a4"]["info"] is None and stored["a4"]["tags"] is None
@@ -475,34 +475,34 @@ def test_from_records_keeps_absent_absent_and_null_null() -> None:
 @pytest.mark.parametrize("instants", ["date", "string"])
 def test_round_trip_through_run_query(engine: str, instants: str) -> None:
     page = run_query(PageRequest(page_size=100), _fixture_source(engine, instants))
-    reference = run_query(PageRequest(page_size=100), InMemory(RECORDS))
+    reference = run_query(PageRequest(page_size=100), InMemory(RECORDS, model=Contact))
     assert page.to_json_dict() == reference.to_json_dict()
 
 
 def test_model_instances_and_the_lazy_source_name() -> None:
     records = [Contact.model_validate(r) for r in RECORDS]
-    source = crudql.sources.Mongo.from_records(new_collection("mongomock"), records)
+    source = crudql.sources.Mongo.from_records(new_collection("mongomock"), records, model=Contact)
     assert isinstance(source, MongoSource)
     assert matching(source, check('(has tags "vip")')) == ["a1"]
 
 
 def test_invalid_records_are_request_errors() -> None:
     with pytest.raises(crudql.QueryError, match="item 1 is not a valid Contact"):
-        MongoSource.from_records(new_collection("mongomock"), [{"id": "x"}, {"name": "no id"}])
+        MongoSource.from_records(new_collection("mongomock"), [{"id": "x"}, {"name": "no id"}], model=Contact)
 
 
 @pytest.mark.parametrize("key", ["$gt", "$where", "a\x00b", "a.b", ""])
 def test_unqueryable_map_keys_are_refused(key: str) -> None:
     record = {"id": "x", "info": {"cosellPartnerMetrics": {"pipeline": {key: 1.0}}}}
     with pytest.raises(ValueError, match="cannot be stored"):
-        MongoSource.from_records(new_collection("mongomock"), [record])
+        MongoSource.from_records(new_collection("mongomock"), [record], model=Contact)
 
 
 def test_date_instants_are_milliseconds_and_literals_round_exactly() -> None:
     # BSON dates hold milliseconds: 12:00:00.000999 is stored as 12:00:00.000. A literal
     # between two milliseconds is compared as the Python backend compares it with what is stored.
     records = [{"id": "x", "creationTime": "2024-01-31T12:00:00.000999Z"}, {"id": "y", "creationTime": "2024-01-31T12:00:00.001Z"}]
-    source = MongoSource.from_records(new_collection("mongomock"), records)
+    source = MongoSource.from_records(new_collection("mongomock"), records, model=Contact)
     stored = {c.id: c.creation_time for c in source.page(None, [], 0, 10)[0]}
     assert stored["x"] == dt.datetime(2024, 1, 31, 12, 0, tzinfo=dt.timezone.utc)
     assert matching(source, check('(< creation_time "2024-01-31T12:00:00.0005Z")')) == ["x"]
@@ -513,7 +513,7 @@ def test_date_instants_are_milliseconds_and_literals_round_exactly() -> None:
 def test_string_instants_keep_microseconds() -> None:
     records = [{"id": "x", "creationTime": "2024-01-31T12:00:00.000999Z"}, {"id": "y", "creationTime": "2024-01-31T14:00:00.001+02:00"}]
     collection = new_collection("mongomock")
-    source = MongoSource.from_records(collection, records, instants="string")
+    source = MongoSource.from_records(collection, records, instants="string", model=Contact)
     assert collection.find_one({"id": "y"})["creationTime"] == "2024-01-31T12:00:00.001000Z"
     assert matching(source, check('(= creation_time "2024-01-31T12:00:00.000999Z")')) == ["x"]
     assert matching(source, check('(> creation_time "2024-01-31T12:00:00.000998Z")')) == ["x", "y"]
@@ -524,7 +524,7 @@ def test_string_instants_keep_microseconds() -> None:
 
 def test_unknown_instant_style() -> None:
     with pytest.raises(ValueError, match="instants must be one of date, string"):
-        MongoSource(new_collection("mongomock"), instants="epoch")
+        MongoSource(new_collection("mongomock"), instants="epoch", model=Contact)
 
 
 # ---------------------------------------------------------------------------- explain and shape
@@ -624,9 +624,9 @@ def _reference(source: MongoSource, records: list[dict[str, Any]]) -> InMemory:
     BSON dates keep milliseconds, so the Python backend gets the records as MongoDB holds them
     (test_round_trip_* shows nothing else changes)."""
     if source.instants == "string":
-        return InMemory(records)
+        return InMemory(records, model=Contact)
     stored, _ = source.page(None, effective_sort([], SCHEMA), 0, 10**6)
-    return InMemory(stored)
+    return InMemory(stored, model=Contact)
 
 
 def _same_pages(source: MongoSource, records: list[dict[str, Any]], q: str, sort: tuple[str, str], size: int, number: int) -> None:
@@ -647,7 +647,7 @@ PAGES = st.tuples(st.integers(1, 5), st.integers(1, 4))
 def _differential(engine: str, instants: str, records: list[dict[str, Any]], q: str, sort: tuple[str, str], page: tuple[int, int]) -> None:
     collection = new_collection(engine)
     try:
-        source = MongoSource.from_records(collection, records, instants=instants)
+        source = MongoSource.from_records(collection, records, instants=instants, model=Contact)
         _same_pages(source, records, q, sort, *page)
     finally:
         collection.drop()
@@ -717,8 +717,8 @@ class _CollatedCollection:
 
 def test_a_default_collation_is_overridden_with_simple_collation() -> None:
     collection = _CollatedCollection(new_collection("mongomock"))
-    MongoSource.from_records(collection.inner, RECORDS)
-    source = MongoSource(collection)
+    MongoSource.from_records(collection.inner, RECORDS, model=Contact)
+    source = MongoSource(collection, model=Contact)
     assert matching(source, check('(= name "ann")')) == ["b7"]
     assert collection.sent == [{"collation": mongo.SIMPLE_COLLATION}] * 2
     # Engines without collations (mongomock, montydb) are asked once and get no option.

@@ -328,8 +328,8 @@ def _get(record: Any, path: tuple[str, ...]) -> Any:
 
 
 def _norm(field: Field, value: Any) -> Any:
-    from crudql.operators import Kind
-    from crudql.schema import parse_datetime
+    from crudql.fieldtypes import Kind
+    from crudql.values import parse_datetime
 
     if value is None or field.type is None:
         return value

@@ -262,7 +262,7 @@ def empty_source(make_source: Any) -> SQLSource:
 def _differential(source: SQLSource, records: list[dict[str, Any]], where: Any, keys: Any, offset: int, limit: int) -> None:
     _load(source, records)
     order = effective_sort(keys, SCHEMA)
-    expected, expected_total = InMemory(records).page(where, order, offset, limit)
+    expected, expected_total = InMemory(records, model=Contact).page(where, order, offset, limit)
     got, total = source.page(where, order, offset, limit)
     context = f"q={crudql.to_lisp(where) if where else None} s={[(k.field, k.descending) for k in keys]}"
     assert [r.id for r in got] == [r.id for r in expected], context
@@ -292,7 +292,7 @@ _SHARED: dict[int, SQLSource] = {}
 def _shared(engine: sa.Engine) -> SQLSource:
     # One table per engine for all examples (hypothesis forbids function-scoped fixtures).
     if id(engine) not in _SHARED:
-        _SHARED[id(engine)] = SQLSource.from_records(engine, [], table_name=_table_name())
+        _SHARED[id(engine)] = SQLSource.from_records(engine, [], table_name=_table_name(), model=Contact)
     return _SHARED[id(engine)]
 
 
@@ -357,7 +357,7 @@ def test_sources_sql_is_this_backend() -> None:
 
 def test_run_query_pages_and_counts(fixture_source: SQLSource) -> None:
     page = run_query(PageRequest(page_size=2, page_number=2, s="-creation_time"), fixture_source)
-    expected = run_query(PageRequest(page_size=2, page_number=2, s="-creation_time"), InMemory(FIXTURE))
+    expected = run_query(PageRequest(page_size=2, page_number=2, s="-creation_time"), InMemory(FIXTURE, model=Contact))
     assert [c.id for c in page.data] == [c.id for c in expected.data]
     assert page.total_count == 5 and page.page_number == 2 and page.page_size == 2
     past = run_query(PageRequest(page_size=2, page_number=9), fixture_source)
@@ -396,7 +396,7 @@ def test_compiled_cache_is_reused_for_new_values(engine: sa.Engine, fixture_sour
     order = effective_sort([], SCHEMA)
     hits = []
     with engine.connect() as conn:
-        source = SQLSource(conn, fixture_source.table)
+        source = SQLSource(conn, fixture_source.table, model=Contact)
         for value in ("org-1", "org-2"):
             where = crudql.parse_filter(f'(and (= organization_id "{value}") (ilike name "%a%"))', schema=SCHEMA)
             stmt = source.statements(where, order).page
@@ -420,13 +420,13 @@ def test_from_records_takes_models_and_python_names(make_source: Any) -> None:
 
 def test_from_records_rejects_bad_records(engine: sa.Engine) -> None:
     with pytest.raises(crudql.RequestError, match="item 1"):
-        SQLSource.from_records(engine, [{"id": "a"}, {"name": "no id"}], table_name=_table_name())
+        SQLSource.from_records(engine, [{"id": "a"}, {"name": "no id"}], table_name=_table_name(), model=Contact)
     with pytest.raises(ValueError, match="NUL"):
-        SQLSource.from_records(engine, [{"id": "a", "name": "x\x00y"}], table_name=_table_name())
+        SQLSource.from_records(engine, [{"id": "a", "name": "x\x00y"}], table_name=_table_name(), model=Contact)
 
 
 def test_source_from_existing_table_by_name(engine: sa.Engine, fixture_source: SQLSource) -> None:
-    source = SQLSource(engine, fixture_source.table.name)
+    source = SQLSource(engine, fixture_source.table.name, model=Contact)
     assert ids(source, '(= info.partner "AWS")') == ["c01"]
 
 
@@ -435,8 +435,8 @@ def test_compile_filter_for_hand_built_queries(fixture_source: SQLSource, engine
 
     where = crudql.parse_filter('(!= info.partner "AWS")', schema=SCHEMA)
     table = fixture_source.table
-    stmt = sa.select(table.c.id).where(compile_filter(where, table, dialect=engine.dialect.name))
-    stmt = stmt.order_by(*compile_order(effective_sort([], SCHEMA), table, dialect=engine.dialect.name))
+    stmt = sa.select(table.c.id).where(compile_filter(where, table, Contact, engine))
+    stmt = stmt.order_by(*compile_order(effective_sort([], SCHEMA), table, Contact, engine))
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             register_sqlite_functions(conn.connection.dbapi_connection)
@@ -637,7 +637,7 @@ def test_one_source_serves_concurrent_requests(request: pytest.FixtureRequest, t
         engine = sa.create_engine(f"sqlite:///{tmp_path}/threads.db")
     else:
         engine = request.getfixturevalue("postgres_engine")
-    source = SQLSource.from_records(engine, FIXTURE, table_name=_table_name())
+    source = SQLSource.from_records(engine, FIXTURE, table_name=_table_name(), model=Contact)
     texts = [text for text, _ in CASES] * 4
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:

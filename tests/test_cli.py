@@ -241,7 +241,7 @@ def test_explain_shows_every_backend_with_values_bound_separately(capsys: pytest
         statement, parameters = sql.split("parameters:", 1)
         assert value not in statement and "USD" not in statement
         assert json.dumps(value) in parameters and '"USD"' in parameters
-        assert "ORDER BY contacts.creation_time DESC" in statement
+        assert "ORDER BY contact.creation_time DESC" in statement
         assert "crudql_offset = 20" in parameters and "crudql_limit = 10" in parameters
     assert "NULLS LAST" in postgres
     assert '"$eq": "Robert\'); DROP TABLE contacts;--"' in mongo

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import crudql
+from crudql.models import Contact
 import crudql.sample
 
 RECORDS = crudql.sample.contacts(600, seed=7)
@@ -54,7 +55,7 @@ REQUESTS: list[tuple[str | None, str, str | None, str]] = [
 
 
 def _sources(request: pytest.FixtureRequest) -> dict[str, Any]:
-    sources: dict[str, Any] = {"memory": crudql.sources.InMemory(RECORDS)}
+    sources: dict[str, Any] = {"memory": crudql.sources.InMemory(RECORDS, model=Contact)}
     sa = pytest.importorskip("sqlalchemy")
     for name in ("sqlite_engine", "postgres_engine"):
         try:
@@ -62,10 +63,10 @@ def _sources(request: pytest.FixtureRequest) -> dict[str, Any]:
         except pytest.skip.Exception:
             continue
         table = f"conformance_{uuid.uuid4().hex[:10]}"
-        sources[name.removesuffix("_engine")] = crudql.sources.SQL.from_records(engine, RECORDS, table_name=table)
+        sources[name.removesuffix("_engine")] = crudql.sources.SQL.from_records(engine, RECORDS, table_name=table, model=Contact)
         request.addfinalizer(lambda e=engine, t=table: sa.Table(t, sa.MetaData()).drop(e, checkfirst=True))
     mongomock = pytest.importorskip("mongomock")
-    sources["mongo"] = crudql.sources.Mongo.from_records(mongomock.MongoClient().db[f"c{uuid.uuid4().hex}"], RECORDS)
+    sources["mongo"] = crudql.sources.Mongo.from_records(mongomock.MongoClient().db[f"c{uuid.uuid4().hex}"], RECORDS, model=Contact)
     return sources
 
 

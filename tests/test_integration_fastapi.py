@@ -8,6 +8,7 @@ fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import crudql  # noqa: E402
+from crudql.models import Contact  # noqa: E402
 from crudql.integrations.fastapi import add_query_route  # noqa: E402
 
 RECORDS = [
@@ -20,7 +21,7 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def client() -> TestClient:
     app = fastapi.FastAPI()
-    add_query_route(app, "/org/{org_id}/contact/query", crudql.sources.InMemory(RECORDS), scope_field="organization_id")
+    add_query_route(app, "/org/{org_id}/contact/query", crudql.sources.InMemory(RECORDS, model=Contact), scope_field="organization_id")
     return TestClient(app)
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 import crudql
 from crudql.models import Contact, EnrichmentStatus, Partner
-from crudql.operators import Kind
+from crudql.fieldtypes import Kind
 
 # `data[0]` of the reference's example response, verbatim.
 EXAMPLE: dict[str, Any] = {

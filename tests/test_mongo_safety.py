@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crudql
+from crudql.models import Contact
 from crudql.backends import mongo
 from crudql.backends.mongo import MongoSource, compile_filter
 from crudql.patterns import escape_like, like_matcher
@@ -178,7 +179,7 @@ def test_every_ascii_character_is_literal_under_pcre2(op: str) -> None:
 @pytest.mark.parametrize("op", ["ilike", "like", "contains", "starts-with", "ends-with"])
 def test_every_ascii_character_is_literal_in_mongomock(op: str) -> None:
     values = [chr(i) for i in range(128)]
-    source = MongoSource.from_records(new_collection(), [{"id": f"{i:03d}", "name": v} for i, v in enumerate(values)])
+    source = MongoSource.from_records(new_collection(), [{"id": f"{i:03d}", "name": v} for i, v in enumerate(values)], model=Contact)
     for i, ch in enumerate(values):
         text = escape_like(ch) if op in ("like", "ilike") else ch
         page = run_query(PageRequest(page_size=1000, q=f"({op} name {lisp(text)})"), source)
@@ -190,7 +191,7 @@ def test_like_does_not_backtrack_across_percent() -> None:
     # `%a%a...%b` on a long run of "a": a naive [\s\S]*a[\s\S]*a... regex takes exponential
     # time (or, in PCRE2, hits its match limit and MongoDB answers with an error).
     pattern = "%a" * 40 + "%b"
-    source = MongoSource.from_records(new_collection(), [{"id": "x", "name": "a" * 3000}, {"id": "y", "name": "a" * 50 + "b"}])
+    source = MongoSource.from_records(new_collection(), [{"id": "x", "name": "a" * 3000}, {"id": "y", "name": "a" * 50 + "b"}], model=Contact)
     start = time.perf_counter()
     page = run_query(PageRequest(q=f"(like name {lisp(pattern)})"), source)
     assert [c.id for c in page.data] == ["y"]
@@ -210,7 +211,7 @@ def test_regex_longer_than_mongodb_accepts_is_a_client_error() -> None:
     assert info.value.position == query.index('"')
     # ... and through run_query, a QueryError (HTTP 400), not a crash.
     with pytest.raises(crudql.QueryError):
-        run_query(PageRequest(q=query), MongoSource(new_collection()))
+        run_query(PageRequest(q=query), MongoSource(new_collection(), model=Contact))
     assert "$regex" in field_test(f"(like name {lisp('a_' * 4000)})")  # long, but within the limit
 
 
@@ -235,7 +236,7 @@ EVIL = [
 @pytest.mark.parametrize("value", EVIL)
 def test_operator_looking_strings_are_values(value: str) -> None:
     records = [{"id": "evil", "name": value, "tags": [value]}, {"id": "plain", "name": "plain", "tags": ["plain"]}]
-    source = MongoSource.from_records(new_collection(), records)
+    source = MongoSource.from_records(new_collection(), records, model=Contact)
     for op in ("=", "like", "ilike", "contains", "icontains", "starts-with", "ends-with"):
         text = escape_like(value) if op in ("like", "ilike") else value
         page = run_query(PageRequest(q=f"({op} name {lisp(text)})"), source)

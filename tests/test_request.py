@@ -74,12 +74,12 @@ def test_page_request_accepts_url_strings_and_any_case(params: dict[str, Any], e
 def test_from_params_treats_blank_as_default() -> None:
     req = crudql.PageRequest.from_params({"page_size": "", "qs": " ", "q": "", "s": ""})
     assert (req.page_size, req.qs, req.q, req.s) == (20, "lisp", "", "")
-    page = crudql.run_query(req, crudql.sources.InMemory(RECORDS))
+    page = crudql.run_query(req, crudql.sources.InMemory(RECORDS, model=Contact))
     assert page.total_count == len(RECORDS)
 
 
 def test_errors_name_their_parameter() -> None:
-    source = crudql.sources.InMemory(RECORDS)
+    source = crudql.sources.InMemory(RECORDS, model=Contact)
     with pytest.raises(crudql.QueryError) as err:
         crudql.run_query(crudql.PageRequest(q="(= nmae 1)"), source)
     assert (err.value.code, err.value.param, err.value.position) == ("unknown_field", "q", 3)
@@ -90,7 +90,7 @@ def test_errors_name_their_parameter() -> None:
 
 
 def test_run_query_pages_and_counts() -> None:
-    source = crudql.sources.InMemory(RECORDS)
+    source = crudql.sources.InMemory(RECORDS, model=Contact)
     page = crudql.run_query(crudql.PageRequest(q='(ilike name "ann")', page_size=2), source)
     assert [c.id for c in page.data] == ["c00", "c02"]
     assert (page.total_count, page.page_number, page.page_size) == (3, 1, 2)
@@ -101,7 +101,7 @@ def test_run_query_pages_and_counts() -> None:
 
 
 def test_response_json_keeps_absent_fields_absent() -> None:
-    body = crudql.run_query(crudql.PageRequest(q='(= id "c04")'), crudql.sources.InMemory(RECORDS)).to_json_dict()
+    body = crudql.run_query(crudql.PageRequest(q='(= id "c04")'), crudql.sources.InMemory(RECORDS, model=Contact)).to_json_dict()
     assert body == {
         "data": [{"id": "c04", "name": "Cy", "organizationID": None}],
         "page_number": 1,
@@ -112,11 +112,11 @@ def test_response_json_keeps_absent_fields_absent() -> None:
 
 def test_in_memory_rejects_invalid_records() -> None:
     with pytest.raises(crudql.QueryError):
-        crudql.sources.InMemory([{"name": "no id"}])
+        crudql.sources.InMemory([{"name": "no id"}], model=Contact)
 
 
 def test_blank_and_null_filters_match_all() -> None:
-    source = crudql.sources.InMemory(RECORDS)
+    source = crudql.sources.InMemory(RECORDS, model=Contact)
     for q, qs in (("", "lisp"), ("   ; only a comment\n", "lisp"), ("", "json"), ("null", "json")):
         assert crudql.run_query(crudql.PageRequest(q=q, qs=qs), source).total_count == len(RECORDS)
 
@@ -125,7 +125,7 @@ def test_blank_and_null_filters_match_all() -> None:
 def test_pages_concatenate_to_the_full_ordered_result(
     records: list[dict[str, Any]], q: str, s: tuple[str, str], page_size: int
 ) -> None:
-    source = crudql.sources.InMemory(records)
+    source = crudql.sources.InMemory(records, model=Contact)
     expr = crudql.parse_filter(q, schema=SCHEMA)
     order = effective_sort(crudql.parse_sort(s[0], s[1], schema=SCHEMA), SCHEMA)
     expected = [r["id"] for r in sort_records([r for r in records if compile_filter(expr)(r)], order)]
@@ -141,7 +141,7 @@ def test_pages_concatenate_to_the_full_ordered_result(
 
 
 def test_models_and_dicts_make_the_same_source() -> None:
-    a = crudql.sources.InMemory(RECORDS)
-    b = crudql.sources.InMemory([Contact.model_validate(r) for r in RECORDS])
+    a = crudql.sources.InMemory(RECORDS, model=Contact)
+    b = crudql.sources.InMemory([Contact.model_validate(r) for r in RECORDS], model=Contact)
     req = crudql.PageRequest(s="-name")
     assert crudql.run_query(req, a) == crudql.run_query(req, b)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import crudql
 from crudql import QueryError, parse_filter
 from crudql.ast import Not, Predicate, Quantified
-from crudql.operators import Kind
+from crudql.fieldtypes import Kind
 
 UTC = dt.timezone.utc
 
@@ -416,4 +416,4 @@ def test_checking_is_idempotent() -> None:
         '(all addresses (or (= zipCode null) (has-any items.*.labels ("a"))))',
     ):
         once = check(text)
-        assert S.check(once) == once
+        assert crudql.check_filter(once, S) == once

@@ -11,11 +11,11 @@ type and JSON (alias) path, so no backend resolves names again.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+import dataclasses
+from dataclasses import dataclass
+from typing import Union
 
-if TYPE_CHECKING:
-    from .schema import FieldType
+from .fieldtypes import FieldType
 
 __all__ = [
     "Span",
@@ -30,6 +30,7 @@ __all__ = [
     "Expr",
     "Arg",
     "Scalar",
+    "SortKey",
 ]
 
 Scalar = Union[None, bool, int, float, str, _dt.datetime, _dt.date]
@@ -48,7 +49,7 @@ class Span:
 
 
 def _span() -> Span | None:
-    return field(default=None, compare=False, hash=False, repr=False)  # type: ignore[return-value]
+    return dataclasses.field(default=None, compare=False, hash=False, repr=False)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class Field:
     json_path: tuple[str, ...] | None = None
     # Per segment: True where it is a key of a map (or of an untyped value) rather than a
     # model attribute. Derived from the schema, so it takes no part in equality.
-    keyed: tuple[bool, ...] | None = field(default=None, compare=False, repr=False)
+    keyed: tuple[bool, ...] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def dotted(self) -> str:
@@ -115,7 +116,7 @@ class Literal:
 
     value: Scalar
     span: Span | None = _span()
-    tag: str = field(init=False, repr=False)
+    tag: str = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tag", _TAGS.get(type(self.value)) or _type_tag(self.value))
@@ -173,3 +174,18 @@ class Quantified:
 
 Expr = Union[And, Or, Not, Predicate, Quantified]
 Arg = Union[Expr, Field, Literal, ListValue]
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One sort key. `field` is the dotted path (canonical when checked against a schema);
+    `resolved` carries the checked `Field` for backends and takes no part in equality."""
+
+    field: str
+    descending: bool = False
+    resolved: Field | None = dataclasses.field(default=None, compare=False, repr=False)
+    span: Span | None = _span()
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self.resolved.path if self.resolved is not None else tuple(self.field.split("."))

@@ -6,7 +6,7 @@ query text, a 0-based `position` (plus 1-based `line`/`column`) and a caret exce
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "QueryError",
@@ -18,6 +18,7 @@ __all__ = [
     "LimitError",
     "RequestError",
     "SortError",
+    "QueryTimeoutError",
     "line_column",
     "caret_excerpt",
 ]
@@ -55,6 +56,19 @@ def caret_excerpt(text: str, position: int, length: int = 1, width: int = 100) -
     return f"  {line}\n  {pad}{'^' * max(1, length)}"
 
 
+class SpanLike(Protocol):
+    """Where an error points: `crudql.ast.Span` or anything with `start` and `length`."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+
+E = TypeVar("E", bound="QueryError")
+
+
 class QueryError(ValueError):
     """A client error: bad filter, sort or request parameter.
 
@@ -88,6 +102,13 @@ class QueryError(ValueError):
         self.length = length
         self.text = text
         self.param = param
+
+    @classmethod
+    def at(cls: type[E], message: str, span: SpanLike | None, **kwargs: Any) -> E:
+        """An error pointing at `span` (a node's or token's place in the text), if known."""
+        if span is None:
+            return cls(message, **kwargs)
+        return cls(message, position=span.start, length=span.length, **kwargs)
 
     @property
     def line(self) -> int | None:
@@ -174,3 +195,9 @@ class RequestError(QueryError):
 
 class SortError(QueryError):
     code = "sort"
+
+
+class QueryTimeoutError(QueryError):
+    """The engine ran out of the source's `timeout`: the query was cancelled (HTTP 503)."""
+
+    code = "timeout"

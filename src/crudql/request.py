@@ -9,11 +9,11 @@ from typing import Any, Generic, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .ast import And, Expr
+from .ast import And, Expr, SortKey
+from .check.schema import Schema
 from .errors import QueryError, RequestError
-from .parse import DEFAULT_LIMITS, FILTER_STYLES, Limits, parse_filter
-from .schema import Schema
-from .sort import SORT_STYLES, SortKey, parse_sort
+from .limits import DEFAULT_LIMITS, Limits
+from .parse import FILTER_STYLES, SORT_STYLES, parse_filter, parse_sort
 from .sources import Source
 
 __all__ = ["PageRequest", "Page", "run_query", "effective_sort", "MAX_PAGE_SIZE", "MAX_OFFSET"]
@@ -40,7 +40,7 @@ def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
 
 
 class PageRequest(BaseModel):
-    """The query parameters of a list endpoint (spec section 1).
+    """The query parameters of a list endpoint (LANGUAGE.md §1).
 
     Strings are accepted for the integers (they come from a URL); every violation raises
     `QueryError` with code `request`, never a pydantic `ValidationError`.

@@ -1,19 +1,20 @@
 """Where records come from. A source answers one page of a checked query.
 
 `InMemory` is here; `SQL` and `Mongo` live with their backends (`crudql.backends.sql`,
-`crudql.backends.mongo`) and are re-exported lazily, so their drivers stay optional.
+`crudql.backends.mongo`) and are re-exported lazily, so their drivers stay optional. Every
+source takes the records' pydantic model as `model=`: crudql has no default model.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, runtime_checkable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from .ast import Expr
-from .errors import RequestError
-from .schema import Schema
-from .sort import SortKey
+from .ast import Expr, SortKey
+from .backends.python import compile_scan, sort_records
+from .check.schema import Schema
+from .records import require_model, validated
 
 if TYPE_CHECKING:
     from .backends.mongo import MongoSource as Mongo
@@ -43,24 +44,11 @@ class InMemory:
     """Model instances (or JSON dicts, validated into the model) held in a list."""
 
     def __init__(self, items: Iterable[BaseModel | dict[str, Any]], model: type[BaseModel] | None = None) -> None:
-        from .models import Contact
-
-        self.model = model or Contact
+        self.model = require_model(model, "InMemory")
         self.schema = Schema.from_model(self.model)
-        records = []
-        for i, item in enumerate(items):
-            if isinstance(item, self.model):
-                records.append(item)
-                continue
-            try:
-                records.append(self.model.model_validate(item))
-            except ValidationError as exc:
-                raise RequestError(f"item {i} is not a valid {self.model.__name__}: {exc.errors()[0]['msg']}") from None
-        self.items: list[BaseModel] = records
+        self.items: list[BaseModel] = list(validated(self.model, items))
 
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
-        from .backends.python import compile_scan, sort_records
-
         # Items are model instances (validated on the way in): no per-record shape dispatch.
         matches = compile_scan(where, "model")(self.items)
         total = len(matches)

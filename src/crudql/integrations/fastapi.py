@@ -6,7 +6,7 @@
     app = FastAPI()
     add_query_route(app, "/org/{org_id}/contact/query", source, scope_field="organization_id")
 
-The route reads the six parameters of spec section 1 from the query string. Every client
+The route reads the six parameters of LANGUAGE.md §1 from the query string. Every client
 mistake is HTTP 400 whose body is a JSON string with the message, the place and a caret
 excerpt (as the reference endpoint does); nothing a client sends yields a 500.
 """
@@ -19,8 +19,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..ast import Field, Literal, Predicate
+from ..check.checker import check_filter
 from ..errors import QueryError
-from ..parse import DEFAULT_LIMITS, Limits
+from ..limits import DEFAULT_LIMITS, Limits
 from ..request import PageRequest, run_query
 from ..sources import Source
 
@@ -50,7 +51,7 @@ def add_query_route(
             scope = None
             if scope_field is not None and request.path_params:
                 value = next(iter(request.path_params.values()))
-                scope = src.schema.check(Predicate("=", Field(tuple(scope_field.split("."))), (Literal(value),)))
+                scope = check_filter(Predicate("=", Field(tuple(scope_field.split("."))), (Literal(value),)), src.schema)
             page = run_query(page_request, src, limits=limits, scope=scope)
         except QueryError as err:
             return JSONResponse(status_code=400, content=str(err))

@@ -10,31 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, ClassVar, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
-
-def _format_instant(value: dt.datetime) -> str:
-    # The reference prints RFC 3339 UTC with trimmed fractions ("2026-04-08T06:06:53.671Z").
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    text = value.isoformat(timespec="microseconds").rstrip("0").rstrip(".")
-    return text + "Z"
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    # Datetimes compare as instants: a naive time is UTC, an offset is normalized to UTC.
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+from ..values import rfc3339, utc
 
 
 Instant = Annotated[
     dt.datetime,
-    AfterValidator(_as_utc),
-    PlainSerializer(_format_instant, return_type=str, when_used="json"),
+    # Datetimes compare as instants: a naive time is UTC, an offset is normalized to UTC; the
+    # reference prints RFC 3339 UTC with trimmed fractions ("2026-04-08T06:06:53.671Z").
+    AfterValidator(utc),
+    PlainSerializer(rfc3339, return_type=str, when_used="json"),
 ]
 
 
@@ -202,6 +191,13 @@ class ContactInfo(_Record):
 
 
 class Contact(_Record):
+    # Indexes `SQL.from_records` creates: the tenant scope, the usual sort, and both together.
+    crudql_indexes: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("organization_id",),
+        ("creation_time",),
+        ("organization_id", "creation_time"),
+    )
+
     company_contact_id: Optional[str] = Field(default=None, alias="companyContactId")
     creation_time: Optional[Instant] = None
     email_address: Optional[str] = None

@@ -11,8 +11,8 @@ import json
 import re
 from typing import Any
 
-from .ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, Scalar
-from .sort import SortKey
+from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, Scalar, SortKey
+from ..values import rfc3339
 
 __all__ = ["to_lisp", "to_json", "to_json_value", "sort_to_simple", "sort_to_json", "format_literal"]
 
@@ -21,17 +21,10 @@ _BARE_FIELD = re.compile(r"[A-Za-z_$][^\s()\[\]\";]*\Z")
 
 def _scalar_json(value: Scalar) -> Any:
     if isinstance(value, dt.datetime):
-        return format_datetime(value)
+        return rfc3339(value)  # instants print in UTC: 2024-01-31T12:00:00Z
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-def format_datetime(value: dt.datetime) -> str:
-    """UTC instants print as 2024-01-31T12:00:00Z (fraction only when present)."""
-    if value.tzinfo is not None and value.utcoffset() == dt.timedelta(0):
-        return value.replace(tzinfo=None).isoformat() + "Z"
-    return value.isoformat()
 
 
 def format_literal(value: Scalar) -> str:

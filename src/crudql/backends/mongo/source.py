@@ -1,0 +1,109 @@
+"""`crudql.sources.Mongo`: a pymongo-compatible collection of documents in the model's JSON
+(alias) shape, answering `run_query` pages with one `count_documents` and one `find`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Iterable, Sequence
+
+from pydantic import BaseModel
+
+from ...ast import Expr, SortKey
+from ...check.schema import Schema
+from ...records import require_model, validated
+from .compiler import FilterCompiler, compile_sort, explain
+from .documents import codec, from_document, to_document
+from .logic import as_filter
+
+__all__ = ["MongoSource", "SIMPLE_COLLATION"]
+
+
+# MongoDB: a collection may have a default collation (say, case-insensitive English), which
+# would change every string comparison and the sort; crudql compares by code point.
+SIMPLE_COLLATION: dict[str, str] = {"locale": "simple"}
+
+
+def _has_default_collation(collection: Any) -> bool:
+    """Whether the collection was created with a non-simple default collation."""
+    try:
+        infos = list(collection.database.list_collections(filter={"name": collection.name}))
+    except Exception:  # noqa: BLE001 - engines without listCollections (mongomock, montydb) have no collations
+        return False
+    options = infos[0].get("options", {}) if infos else {}
+    collation = options.get("collation") if isinstance(options, Mapping) else None
+    return bool(collation) and collation.get("locale") != "simple"
+
+
+class MongoSource:
+    """A pymongo-compatible collection of documents in the model's JSON (alias) shape.
+
+    `instants="date"` (default) reads and writes datetimes as BSON dates, whose precision is
+    one millisecond; `instants="string"` as fixed-width UTC text, exact to the microsecond.
+    `simple_collation`: send `collation={"locale": "simple"}` with every query (True), never
+    (False), or only when the collection has a default collation of its own (None: asked once).
+    """
+
+    def __init__(
+        self,
+        collection: Any,
+        model: type[BaseModel] | None = None,
+        *,
+        instants: str = "date",
+        simple_collation: bool | None = None,
+    ) -> None:
+        self.collection = collection
+        self.model: type[BaseModel] = require_model(model, "Mongo")
+        self.schema = Schema.from_model(self.model)
+        self.instants = codec(instants).name
+        self.simple_collation = simple_collation
+        self._compiler = FilterCompiler(self.instants)
+
+    def __repr__(self) -> str:
+        return f"MongoSource({getattr(self.collection, 'full_name', self.collection)!r}, {self.model.__name__})"
+
+    @classmethod
+    def from_records(
+        cls,
+        collection: Any,
+        records: Iterable[BaseModel | Mapping[str, Any]],
+        model: type[BaseModel] | None = None,
+        *,
+        instants: str = "date",
+        simple_collation: bool | None = None,
+    ) -> MongoSource:
+        """Validate the records with the model, store them in `collection`, return the source."""
+        source = cls(collection, model, instants=instants, simple_collation=simple_collation)
+        documents = [
+            to_document(record, source.model, instants=source.instants)
+            for record in validated(source.model, records)
+        ]
+        if documents:
+            collection.insert_many(documents)
+        if "id" in source.schema.fields:
+            # The default sort ends with id; an index lets MongoDB sort without a blocking sort.
+            collection.create_index([(source.schema.fields["id"].alias, 1)])
+        return source
+
+    def explain(self, where: Expr | None, order: Sequence[SortKey] = ()) -> dict[str, Any]:
+        return explain(where, order, instants=self.instants)
+
+    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+        compiled = True if where is None else self._compiler.visit(where, None)
+        if compiled is False:
+            return [], 0  # nothing can match: no round trip
+        query = as_filter(compiled)
+        options = self._query_options()
+        total = self.collection.count_documents(query, **options)
+        if offset >= total or limit <= 0:
+            return [], total
+        cursor = self.collection.find(query, {"_id": False}, **options)
+        spec = compile_sort(order)
+        if spec:
+            cursor = cursor.sort(spec)
+        cursor = cursor.skip(offset).limit(limit)
+        return [from_document(doc, self.model) for doc in cursor], total
+
+    def _query_options(self) -> dict[str, Any]:
+        if self.simple_collation is None:
+            self.simple_collation = _has_default_collation(self.collection)
+        return {"collation": SIMPLE_COLLATION} if self.simple_collation else {}

@@ -1,0 +1,93 @@
+"""Python backend: records in sort order, missing and null lowest (LANGUAGE.md §4).
+
+A page needs only its first `offset + limit` records: with one direction for every key, a
+heap picks them in one pass over a generated composite key; with mixed directions a heap on
+the first key narrows the candidates, and stable sorts from the last key to the first order them.
+"""
+
+from __future__ import annotations
+
+import heapq
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Sequence
+
+from ...ast import Field, SortKey
+from .codegen import DICT, MODEL, Codegen
+
+__all__ = ["compile_sort_key", "sort_records"]
+
+
+def compile_sort_key(key: SortKey, shape: str = MODEL) -> Callable[[Any], Any]:
+    """The value a record sorts by for one key (None when missing)."""
+    return _compile_ranks((_sort_field(key),), shape, False)
+
+
+def _sort_field(key: SortKey) -> Field:
+    return key.resolved if key.resolved is not None else Field(key.path)
+
+
+@lru_cache(maxsize=512)
+def _compile_ranks(fields: tuple[Field, ...], shape: str, flagged: bool) -> Callable[[Any], Any]:
+    """One generated function: the value of a single field, or (flagged) the flat tuple
+    (present?, value, present?, value, ...) that orders records by every field, missing lowest."""
+    gen = Codegen(shape)
+    if not flagged:
+        (only,) = fields
+        body = gen.value_expression(only, "r")
+    else:
+        parts = []
+        for f in fields:
+            v = gen.temp()
+            parts.append(f"({v} := {gen.value_expression(f, 'r')}) is not None, {v}")
+        body = "(" + ", ".join(parts) + ",)"
+    gen.functions.append(f"def _rank(r):\n    return {body}\n")
+    return gen.load("_rank")
+
+
+def _shape_of(records: Sequence[Any]) -> str:
+    return DICT if records and records[0].__class__ is dict else MODEL
+
+
+def sort_records(records: Iterable[Any], order: Sequence[SortKey], limit: int | None = None) -> list[Any]:
+    """Records in sort order, missing/null lowest (first ascending, last descending).
+
+    With `limit`, only the first `limit` records are guaranteed (and returned).
+    """
+    items = list(records)
+    if not order or not items:
+        return items[:limit] if limit is not None else items
+    shape = _shape_of(items)
+    fields = tuple(_sort_field(k) for k in order)
+    directions = {k.descending for k in order}
+    if limit is not None and limit < len(items) // 4:
+        if len(directions) == 1:
+            # Every key the same way: one pass with a heap on one composite key.
+            pick = heapq.nlargest if order[0].descending else heapq.nsmallest
+            return pick(limit, items, key=_compile_ranks(fields, shape, True))
+        items = _candidates(items, order[0].descending, _compile_ranks(fields[:1], shape, True), limit)
+    # Stable sorts from the last key to the first: each pass keeps the order of the ones after it.
+    for key, f in zip(reversed(order), reversed(fields)):
+        getter = _compile_ranks((f,), shape, False)
+        decorated = [(getter(r), r) for r in items]
+        missing = [r for v, r in decorated if v is None]
+        present = [(v, r) for v, r in decorated if v is not None]
+        present.sort(key=_first, reverse=key.descending)
+        ordered = [r for _, r in present]
+        items = ordered + missing if key.descending else missing + ordered
+    return items[:limit] if limit is not None else items
+
+
+def _candidates(items: list[Any], descending: bool, rank: Callable[[Any], Any], limit: int) -> list[Any]:
+    """The records that can reach the first `limit` places: those whose first key is at least
+    as good as the limit-th best (ties at the boundary included, for the later keys to order).
+    One pass and a heap, instead of sorting every match for one page."""
+    ranked = list(map(rank, items))
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    boundary = pick(limit, ranked)[-1]
+    if descending:
+        return [r for key, r in zip(ranked, items) if key >= boundary]
+    return [r for key, r in zip(ranked, items) if key <= boundary]
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]

@@ -1,0 +1,200 @@
+"""The contract of a SQL dialect: everything the compiler, the tables and the source ask of an
+engine, declared and documented here. Settings are class attributes; behaviour is small
+methods. A dialect module subclasses `SQLDialect`, sets `names` (the SQLAlchemy dialect names
+it serves) and overrides what differs; `crudql.backends.sql.dialects` finds it by name.
+
+Nothing outside the dialects package asks which engine it runs on: column types, index
+options, the EXPLAIN form, autocommit and JSON containment all come from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+
+from ....errors import QueryError
+from ....fieldtypes import Kind
+from ....patterns import LikePattern
+from ....values import instant_text
+from ..logic import Test
+from ..refs import Ref
+from ..storage import JSON_KINDS, TEXT_STORED_KINDS
+
+__all__ = ["SQLDialect", "BIND_TYPES"]
+
+# Bound parameter types of literals compared with JSON values (strings need none).
+BIND_TYPES: dict[Kind, sa.types.TypeEngine[Any]] = {
+    Kind.INT: sa.BigInteger(),
+    Kind.FLOAT: sa.Double(),
+    Kind.BOOL: sa.Boolean(),
+}
+
+
+class SQLDialect:
+    """What differs between SQL engines, as data and small methods."""
+
+    # SQLAlchemy dialect names this dialect serves (`engine.dialect.name`).
+    names: ClassVar[tuple[str, ...]] = ()
+    # The engine's name in messages.
+    title: ClassVar[str] = "SQL"
+    # COLLATE applied to strings that are ordered (compared with < or sorted); None when the
+    # engine's default string order is already code-point order.
+    ordering_collation: ClassVar[str | None] = None
+    # Whether ORDER BY needs NULLS FIRST/LAST to put nulls lowest (the default puts them highest).
+    explicit_nulls: ClassVar[bool] = False
+    # Whether the engine stores NUL characters (a NUL in a value is a client error otherwise).
+    allows_nul: ClassVar[bool] = True
+    # Whether array membership compiles to JSON containment (`contains_all`) rather than a
+    # subquery over the elements.
+    json_containment: ClassVar[bool] = False
+    # Whether reads run without a transaction (saves BEGIN/ROLLBACK round trips per page).
+    autocommit_reads: ClassVar[bool] = False
+    # What precedes a statement to get its plan.
+    explain_prefix: ClassVar[str] = "EXPLAIN "
+
+    def __init__(self, engine_dialect: sa.Dialect | None = None) -> None:
+        # The SQLAlchemy dialect, when known: it resolves column types' per-dialect variants.
+        self.engine_dialect = engine_dialect
+
+    @property
+    def name(self) -> str:
+        """The canonical name (the first of `names`)."""
+        return self.names[0] if self.names else "sql"
+
+    # ------------------------------------------------------------------ storage
+
+    def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
+        """The column type crudql's own tables use for a field kind."""
+        if kind in JSON_KINDS:
+            return self.json_type()
+        if kind in TEXT_STORED_KINDS:
+            return self.text_type()
+        if kind is Kind.DATETIME:
+            return self.instant_type()
+        return {Kind.INT: sa.BigInteger(), Kind.FLOAT: sa.Double(), Kind.BOOL: sa.Boolean(), Kind.DATE: sa.Date()}[kind]
+
+    def text_type(self) -> sa.types.TypeEngine[Any]:
+        """Text that compares and sorts by code point."""
+        return sa.Text()
+
+    def json_type(self) -> sa.types.TypeEngine[Any]:
+        """A JSON document; a missing value is SQL NULL, never the JSON text 'null'."""
+        return sa.JSON(none_as_null=True)
+
+    def instant_type(self) -> sa.types.TypeEngine[Any]:
+        """An aware instant whose stored order is time order."""
+        return sa.DateTime(timezone=True)
+
+    def index_part(self, column: sa.Column[Any]) -> Any:
+        """How a column appears in an index, so that crudql's sorts (nulls lowest) can use it."""
+        return column
+
+    def check_json_column(self, column: sa.Column[Any]) -> None:
+        """Refuse (ValueError) a JSON column the compiled queries cannot use."""
+
+    # ------------------------------------------------------------------ connections
+
+    def prepare(self, conn: Connection) -> None:
+        """Per-connection setup before a query (SQLite: register crudql's functions)."""
+
+    def plan_lines(self, rows: list[Any]) -> list[str]:
+        """The rows an `explain_prefix` statement returns, as lines of text."""
+        return [str(row[0]) for row in rows]
+
+    # ------------------------------------------------------------------ values the client sends
+
+    def check_text(self, text: str) -> str:
+        """A client string the engine can compare, or a `QueryError` saying why not."""
+        if not self.allows_nul and "\x00" in text:
+            raise QueryError(f"{self.title} cannot compare strings with a NUL character (\\u0000)", code="value")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise QueryError(
+                "strings must be valid Unicode: an unpaired surrogate cannot be compared", code="value"
+            ) from None
+        return text
+
+    def literal_value(self, value: Any, kind: Kind) -> Any:
+        """A checked literal in the form a typed column's values have."""
+        if isinstance(value, str):
+            self.check_text(value)
+        if isinstance(value, enum.Enum):
+            value = value.value
+        return value
+
+    def json_literal(self, value: Any, kind: Kind) -> Any:
+        """A literal as it is written inside stored JSON (instants as fixed-width text)."""
+        value = self.literal_value(value, kind)
+        if isinstance(value, dt.datetime):
+            return instant_text(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    def bind_type(self, ref: Ref, kind: Kind) -> sa.types.TypeEngine[Any]:
+        """The type to bind a literal compared with the field as."""
+        if ref.column is not None and kind is ref.kind:
+            return ref.column.type
+        return BIND_TYPES.get(kind, sa.String())
+
+    # ------------------------------------------------------------------ JSON access
+
+    def scalar(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
+        """The field's value, typed for comparison; with `family` (untyped fields), only values
+        of that JSON family ("bool", "number", "string"), NULL for the others."""
+        raise NotImplementedError
+
+    def present(self, ref: Ref) -> Test:
+        """The field is present and not null."""
+        raise NotImplementedError
+
+    def elements(self, ref: Ref, members: bool = False) -> tuple[Any, ColumnElement[Any], ColumnElement[bool] | None]:
+        """(FROM item, element JSON document, guard) for iterating an array; `members`: the
+        caller only tests elements for equality with non-null values."""
+        raise NotImplementedError
+
+    def element_scalar(self, element: Any, kind: Kind, family: str | None = None) -> ColumnElement[Any]:
+        """An array element (from `elements`) as a comparable scalar of `kind`."""
+        raise NotImplementedError
+
+    def element_text(self, element: Any) -> ColumnElement[Any]:
+        """An array element's text when it is a JSON string, NULL otherwise."""
+        raise NotImplementedError
+
+    def contains_all(self, ref: Ref, payload: list[Any]) -> Test:
+        """The array holds every value of `payload` (JSON values); for `json_containment`."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ text and order
+
+    def like(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+        """Case-sensitive LIKE over the whole string (`_` one character, `%` any run)."""
+        raise NotImplementedError
+
+    def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+        """LIKE with Unicode case folding identical to Python's `re.IGNORECASE`."""
+        raise NotImplementedError
+
+    def ordered(self, expr: ColumnElement[Any], ref: Ref) -> ColumnElement[Any]:
+        """`expr` as it compares with `<` and sorts: strings by code point."""
+        if self.ordering_collation is None or ref.kind not in (*TEXT_STORED_KINDS, Kind.DATETIME, Kind.DATE):
+            return expr
+        if ref.column is not None:
+            if ref.kind not in TEXT_STORED_KINDS:
+                return expr  # a typed column (timestamptz, date) orders by value already
+            ctype = ref.column.type if self.engine_dialect is None else ref.column.type.dialect_impl(self.engine_dialect)
+            if getattr(ctype, "collation", None) == self.ordering_collation:
+                return expr  # no COLLATE, so an index on the column serves the order
+        return sa.collate(expr, self.ordering_collation)
+
+    def sort_nulls(self, clause: Any, descending: bool, nullable: bool) -> Any:
+        """An ORDER BY clause with nulls lowest: first ascending, last descending."""
+        if not self.explicit_nulls or not nullable:
+            return clause
+        return clause.nulls_last() if descending else clause.nulls_first()

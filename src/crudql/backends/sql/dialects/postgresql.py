@@ -1,0 +1,158 @@
+"""PostgreSQL 12+ with JSONB, through psycopg 3.
+
+Text columns use the "C" collation (code-point order) and indexes are built NULLS FIRST.
+JSON is navigated with `->`/`->>` (map keys bound), arrays with `jsonb_array_elements`, and
+array membership is JSONB containment (`@>`), which a GIN index can serve. `ilike` folds case
+with `lower()` under a libc UTF-8 collation (Unicode's simple lowercase mapping, as Python's
+`re` uses) and `translate()` of re's extra case classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import ColumnElement
+
+from ....fieldtypes import Kind
+from ....patterns import LikePattern, escape_like
+from ..casefold import FOLD_FROM, FOLD_TO, fold_text
+from ..elements import bind, schema_text
+from ..likes import render_like
+from ..logic import Leaf, Test
+from ..refs import FAMILY_KIND, Ref
+from ..storage import JSON_KINDS
+from .base import SQLDialect
+
+__all__ = ["PostgresDialect"]
+
+
+class PostgresDialect(SQLDialect):
+    """PostgreSQL 12+ with JSONB, through psycopg 3."""
+
+    names = ("postgresql",)
+    title = "PostgreSQL"
+    ordering_collation = "C"
+    explicit_nulls = True
+    allows_nul = False
+    json_containment = True
+    autocommit_reads = True  # under READ COMMITTED each statement has its own snapshot anyway
+    # A libc collation whose lower() is Unicode's simple lowercase mapping, as re's is.
+    case_collation: ClassVar[str] = "C.utf8"
+
+    _CASTS: ClassVar[dict[Kind, sa.types.TypeEngine[Any]]] = {
+        Kind.INT: sa.Numeric(),  # exact for any integer; bigint would fail on larger ones
+        Kind.FLOAT: sa.Double(),  # the same doubles Python compares
+        Kind.BOOL: sa.Boolean(),
+    }
+    _FAMILY_TYPES: ClassVar[dict[str, str]] = {"bool": "boolean", "number": "number", "string": "string"}
+
+    def text_type(self) -> sa.types.TypeEngine[Any]:
+        return sa.Text(collation="C")  # code-point order (LANGUAGE.md §2)
+
+    def json_type(self) -> sa.types.TypeEngine[Any]:
+        return JSONB(none_as_null=True)
+
+    def index_part(self, column: sa.Column[Any]) -> Any:
+        # crudql sorts nulls lowest: ascending is NULLS FIRST and descending NULLS LAST, and
+        # both are scans of an index built NULLS FIRST.
+        return column.asc().nulls_first() if column.nullable else column
+
+    def check_json_column(self, column: sa.Column[Any]) -> None:
+        ctype = column.type if self.engine_dialect is None else column.type.dialect_impl(self.engine_dialect)
+        if not isinstance(ctype, JSONB):
+            raise ValueError(f"column {column.name!r} must be JSONB on PostgreSQL")
+
+    def contains_all(self, ref: Ref, payload: list[Any]) -> Test:
+        """`array @> '[v, ...]'`, JSONB containment (a GIN index serves it)."""
+        array = self._json(ref)
+        return Leaf(array.op("@>", return_type=sa.Boolean)(bind(payload, JSONB())), array.is_(None))
+
+    def _key(self, name: str, keyed: bool) -> ColumnElement[Any]:
+        return bind(self.check_text(name), sa.Text()) if keyed else schema_text(name)
+
+    def _json(self, ref: Ref) -> ColumnElement[Any]:
+        """The field's value as JSONB (SQL NULL when missing)."""
+        assert ref.doc is not None
+        doc = ref.doc
+        for name, keyed in ref.steps:
+            doc = doc.op("->", return_type=JSONB)(self._key(name, keyed))
+        return doc
+
+    def _text(self, ref: Ref) -> ColumnElement[Any]:
+        """The field's value as text (`->>`: SQL NULL for missing and for JSON null)."""
+        assert ref.doc is not None
+        if not ref.steps:
+            return ref.doc.op("#>>", return_type=sa.Text)(schema_text("{}"))
+        doc = ref.doc
+        *init, (name, keyed) = ref.steps
+        for n, k in init:
+            doc = doc.op("->", return_type=JSONB)(self._key(n, k))
+        return doc.op("->>", return_type=sa.Text)(self._key(name, keyed))
+
+    def _typed(self, text: ColumnElement[Any], kind: Kind) -> ColumnElement[Any]:
+        cast = self._CASTS.get(kind)
+        return text if cast is None else sa.cast(text, cast)
+
+    def scalar(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
+        if ref.column is not None:
+            return ref.column
+        if family is None:
+            return self._typed(self._text(ref), ref.kind)
+        # Cast only values of the right JSON type: a CASE keeps the cast from ever failing.
+        value = self._json(ref)
+        return sa.case(
+            (
+                sa.func.jsonb_typeof(value) == schema_text(self._FAMILY_TYPES[family]),
+                self._typed(value.op("#>>", return_type=sa.Text)(schema_text("{}")), FAMILY_KIND[family]),
+            )
+        )
+
+    def present(self, ref: Ref) -> Test:
+        if ref.column is not None:
+            return Leaf(ref.column.is_not(None))
+        if ref.steps and ref.kind not in JSON_KINDS:
+            # ->> is NULL for missing and JSON null alike, and an index on the path serves it.
+            return Leaf(self._text(ref).is_not(None))
+        # Containers: test the JSON type instead of serializing the object with ->>.
+        value = self._json(ref)
+        return Leaf(sa.func.jsonb_typeof(value) != schema_text("null"), value.is_(None))
+
+    def elements(self, ref: Ref, members: bool = False) -> tuple[Any, ColumnElement[Any], ColumnElement[bool] | None]:
+        value = self._json(ref)
+        # jsonb_array_elements raises on a non-array (JSON null included); NULL yields no rows.
+        guarded = sa.case((sa.func.jsonb_typeof(value) == schema_text("array"), value))
+        each = sa.func.jsonb_array_elements(guarded).table_valued("value").alias()
+        return each, each.c.value, None
+
+    def element_scalar(self, element: Any, kind: Kind, family: str | None = None) -> ColumnElement[Any]:
+        text = element.c.value.op("#>>", return_type=sa.Text)(schema_text("{}"))
+        if family is None:
+            return self._typed(text, kind)
+        return sa.case(
+            (
+                sa.func.jsonb_typeof(element.c.value) == schema_text(self._FAMILY_TYPES[family]),
+                self._typed(text, FAMILY_KIND[family]),
+            )
+        )
+
+    def element_text(self, element: Any) -> ColumnElement[Any]:
+        return sa.case(
+            (
+                sa.func.jsonb_typeof(element.c.value) == schema_text("string"),
+                element.c.value.op("#>>", return_type=sa.Text)(schema_text("{}")),
+            )
+        )
+
+    def like(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+        return Leaf(value.like(bind(render_like(pattern), sa.String()), escape="\\"), value.is_(None))
+
+    def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+        # lower() under a libc UTF-8 collation is the simple lowercase mapping re uses; translate()
+        # then merges re's extra case classes (s/ſ, σ/ς, ...). The pattern is folded in Python.
+        folded = sa.func.translate(
+            sa.func.lower(sa.collate(value, self.case_collation)), schema_text(FOLD_FROM), schema_text(FOLD_TO)
+        )
+        rendered = render_like(pattern, lambda text: escape_like(fold_text(text)))
+        return Leaf(folded.like(bind(rendered, sa.String()), escape="\\"), value.is_(None))

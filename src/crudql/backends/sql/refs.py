@@ -1,0 +1,43 @@
+"""Where a field's value lives in SQL: a plain column, or a path inside a JSON document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
+
+from ...fieldtypes import FieldType, Kind
+
+__all__ = ["Ref", "family", "FAMILY_KIND"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """`steps` are (JSON name, keyed) pairs below `doc`; keyed steps are map keys, which come
+    from the client and are bound, never rendered."""
+
+    kind: Kind
+    type: FieldType
+    column: sa.Column[Any] | None = None  # a plain scalar column
+    doc: ColumnElement[Any] | None = None  # a JSON document (column or array element)
+    steps: tuple[tuple[str, bool], ...] = ()
+    nullable: bool = True
+
+    @property
+    def item_kind(self) -> Kind:
+        return self.type.item_kind
+
+
+_FAMILY_OF: dict[type, str] = {bool: "bool", int: "number", float: "number", str: "string"}
+# The kind a family's values compare as.
+FAMILY_KIND: dict[str, Kind] = {"bool": Kind.BOOL, "number": Kind.FLOAT, "string": Kind.STRING}
+
+
+def family(value: Any) -> str | None:
+    """The JSON family of a literal, for untyped (Any) fields: true != 1, "1" != 1, 1 == 1.0."""
+    for cls, name in _FAMILY_OF.items():
+        if isinstance(value, cls):
+            return name
+    return None

@@ -1,0 +1,282 @@
+"""`crudql.sources.SQL`: a table of model records answering `run_query` pages.
+
+Each page is one `SELECT ... ORDER BY ... LIMIT/OFFSET` and, unless the page itself shows the
+total (a partial page), one `SELECT count(*)` without ORDER BY. Statements are built once per
+(checked filter, sort) and cached; the engine's compiled-statement cache then reuses the SQL
+text with new values. `statements()` is what `explain` and `crudql explain` show: the same
+statements a page runs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.engine import Connection, Engine
+
+from ...ast import Expr, SortKey
+from ...check.schema import Schema
+from ...errors import QueryError
+from ...fieldtypes import FieldType
+from ...records import require_model, validated
+from .compiler import FilterCompiler
+from .dialects import dialect_for
+from .storage import UnstorableValue, to_row
+from .tables import IndexSpec, TableMapping, create_indexes, default_table_name, model_indexes, table_for_model
+
+__all__ = ["SQLSource", "Statements"]
+
+LIMIT, OFFSET = "crudql_limit", "crudql_offset"
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The statements of one (filter, sort): the page (bound `crudql_limit`, `crudql_offset`)
+    and the count."""
+
+    page: sa.Select[Any]
+    count: sa.Select[Any]
+
+
+class SQLSource:
+    """A table of model records in a SQL database (any dialect of `crudql.backends.sql.dialects`).
+
+    `bind` is an Engine (a connection is taken per page) or a Connection (used as is; the
+    caller owns its transactions). `table` is a `sa.Table` or a table name (reflected).
+    `count="window"` adds count(*) OVER () to the page query instead of a separate count
+    (measured slower: see docs/sql.md).
+    """
+
+    STATEMENT_CACHE_SIZE = 256
+
+    def __init__(
+        self,
+        bind: Engine | Connection,
+        table: sa.Table | str,
+        model: type[BaseModel] | None = None,
+        *,
+        count: str = "separate",
+        autocommit: bool = True,
+    ) -> None:
+        self.model = require_model(model, "SQL")
+        if count not in ("separate", "window"):
+            raise ValueError("count must be 'separate' or 'window'")
+        self.bind = bind
+        self.schema = Schema.from_model(self.model)
+        if isinstance(table, str):
+            table = sa.Table(table, sa.MetaData(), autoload_with=bind)
+        self.table = table
+        self.dialect = dialect_for(bind)
+        self.mapping = TableMapping(table, self.schema)
+        for info in self.mapping.fields.values():
+            if info.is_json:
+                self.dialect.check_json_column(info.column)
+        self.compiler = FilterCompiler(self.dialect, self.mapping)
+        self.count_mode = count
+        # Pass a Connection to control transactions yourself.
+        self._reader = (
+            bind.execution_options(isolation_level="AUTOCOMMIT")
+            if isinstance(bind, Engine) and autocommit and self.dialect.autocommit_reads
+            else bind
+        )
+        self._columns = [(info.column, info.alias) for info in self.mapping.fields.values()]
+        # JSON columns are decoded here, once, with json.loads (when the driver has not already).
+        self._json_positions = tuple(i for i, info in enumerate(self.mapping.fields.values()) if info.is_json)
+        self._statements: OrderedDict[tuple[Any, ...], Statements] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SQLSource({self.dialect.name}, {self.table.name!r}, {self.model.__name__})"
+
+    # -------------------------------------------------------------- loading
+
+    @classmethod
+    def from_records(
+        cls,
+        bind: Engine | Connection,
+        records: Iterable[BaseModel | dict[str, Any]],
+        model: type[BaseModel] | None = None,
+        table_name: str | None = None,
+        *,
+        schema: str | None = None,
+        indexes: IndexSpec | None = None,
+        replace: bool = False,
+        batch_size: int = 1000,
+        **source_options: Any,
+    ) -> SQLSource:
+        """Create the table (with its indexes), load `records` and return the source.
+
+        Records are model instances or JSON dicts (alias or Python names), validated into the
+        model. The table is named after the model (`Contact` -> `contact`) unless
+        `table_name` says otherwise. `indexes`: column names or tuples of them (composite);
+        by default the model's `crudql_indexes`. `replace=True` drops an existing table of
+        that name first. Other keyword arguments go to the source (`count`, ...).
+        """
+        model = require_model(model, "SQL.from_records")
+        dialect = dialect_for(bind)
+        table = table_for_model(model, sa.MetaData(), table_name or default_table_name(model), dialect, schema=schema)
+        columns = TableMapping(table, Schema.from_model(model)).storage_columns()
+        with _transaction(bind) as conn:
+            if replace:
+                table.drop(conn, checkfirst=True)
+            table.create(conn)
+            create_indexes(table, conn, dialect, model_indexes(model) if indexes is None else indexes)
+            _insert(conn, table, model, columns, records, batch_size)
+        return cls(bind, table, model, **source_options)
+
+    def insert(self, records: Iterable[BaseModel | dict[str, Any]], *, batch_size: int = 1000) -> int:
+        """Add records (model instances or JSON dicts) to the table; returns how many."""
+        with _transaction(self.bind) as conn:
+            return _insert(conn, self.table, self.model, self.mapping.storage_columns(), records, batch_size)
+
+    # -------------------------------------------------------------- statements
+
+    def statements(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
+        """The page and count statements for a checked query, cached by the (hashable) AST."""
+        key = (where, tuple(order))
+        try:
+            with self._lock:  # a source serves concurrent requests (a threaded server)
+                found = self._statements[key]
+                self._statements.move_to_end(key)
+            return found
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable literal: build without caching
+            return self._build(where, order)
+        built = self._build(where, order)
+        with self._lock:
+            self._statements[key] = built
+            while len(self._statements) > self.STATEMENT_CACHE_SIZE:
+                self._statements.popitem(last=False)
+        return built
+
+    def _build(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
+        condition = self.compiler.compile(where) if where is not None else None
+        # Raw column values: SQLAlchemy's per-value result processors (JSON, instants) cost
+        # more than the query on a small page; _record decodes JSON and pydantic parses the
+        # ISO text of instants (type_coerce renders no CAST).
+        columns: list[Any] = [sa.type_coerce(c, sa.types.NullType()).label(c.key) for c, _ in self._columns]
+        if self.count_mode == "window":
+            columns.append(sa.func.count().over().label("crudql_total"))
+        page = sa.select(*columns)
+        count = sa.select(sa.func.count()).select_from(self.table)
+        if condition is not None:
+            page = page.where(condition)
+            count = count.where(condition)
+        page = (
+            page.order_by(*self.compiler.order_by(order))
+            .limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
+            .offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
+        )
+        return Statements(page, count)
+
+    def explain(
+        self, where: Expr | None, order: Sequence[SortKey] = (), offset: int = 0, limit: int = 20, *, count: bool = False
+    ) -> list[str]:
+        """The engine's plan for the page (or count) query, as the dialect prints it."""
+        stmts = self.statements(where, order)
+        prefix = self.dialect.explain_prefix
+        plan: list[str] = []
+
+        def explain_instead(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> tuple[str, Any]:
+            return prefix + statement, parameters
+
+        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+            plan.extend(self.dialect.plan_lines(cursor.fetchall()))
+
+        with self._connect() as conn:
+            self.dialect.prepare(conn)
+            sa.event.listen(conn, "before_cursor_execute", explain_instead, retval=True)
+            sa.event.listen(conn, "after_cursor_execute", capture)
+            try:
+                conn.execute(stmts.count if count else stmts.page, {LIMIT: limit, OFFSET: offset}).close()
+            finally:
+                sa.event.remove(conn, "before_cursor_execute", explain_instead)
+                sa.event.remove(conn, "after_cursor_execute", capture)
+        return plan
+
+    # -------------------------------------------------------------- queries
+
+    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+        stmts = self.statements(where, order)
+        with self._connect() as conn:
+            self.dialect.prepare(conn)
+            try:
+                rows = conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}).all()
+                total = self._total(conn, stmts, rows, offset, limit)
+            except sa.exc.DataError as exc:
+                # A value the database refused (the checks above should have caught it first).
+                raise QueryError(f"the database rejected a value of the query: {exc.orig}", code="value") from None
+        return [self._record(row) for row in rows], total
+
+    def _total(self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int) -> int:
+        if rows and len(rows) < limit or (not rows and offset == 0):
+            return offset + len(rows)  # the page shows the end of the matches
+        if rows and self.count_mode == "window":
+            return int(rows[0][-1])
+        return int(conn.execute(stmts.count).scalar_one())
+
+    def count(self, where: Expr | None = None) -> int:
+        with self._connect() as conn:
+            self.dialect.prepare(conn)
+            return int(conn.execute(self.statements(where, ()).count).scalar_one())
+
+    def _record(self, row: Sequence[Any]) -> Any:
+        values = list(row)
+        for i in self._json_positions:
+            if isinstance(values[i], (str, bytes)):
+                values[i] = json.loads(values[i])
+        # A NULL column is an absent field: SQL has one NULL for "missing" and "null".
+        data = {alias: value for (_, alias), value in zip(self._columns, values) if value is not None}
+        return self.model.model_validate(data)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        if isinstance(self.bind, Connection):
+            yield self.bind  # the caller owns transactions
+        else:
+            with self._reader.connect() as conn:
+                yield conn
+
+
+@contextmanager
+def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        if bind.in_transaction():
+            yield bind
+        else:
+            with bind.begin():
+                yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn
+
+
+def _insert(
+    conn: Connection,
+    table: sa.Table,
+    model: type[BaseModel],
+    columns: dict[str, tuple[str, FieldType]],
+    records: Iterable[Any],
+    batch_size: int,
+) -> int:
+    batch: list[dict[str, Any]] = []
+    n = 0
+    for n, record in enumerate(validated(model, records), 1):
+        try:
+            batch.append(to_row(record, columns))
+        except UnstorableValue as exc:
+            raise ValueError(f"item {n - 1}: {exc}") from None
+        if len(batch) >= batch_size:
+            conn.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(table.insert(), batch)
+    return n

@@ -1,0 +1,118 @@
+"""Stored values: how records become the column values of crudql's own tables.
+
+Layout (`SQL.from_records`): every top-level field of the model is one column, named by its
+Python name. Scalars are typed columns; objects, arrays, maps and untyped values are one JSON
+column each. Inside JSON, instants are fixed-width UTC text (`crudql.values.instant_text`),
+whose text order is time order, and enums their values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import math
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from ...fieldtypes import FieldType, Kind
+from ...values import instant_text, parse_instant_text, utc
+
+__all__ = ["InstantText", "JSON_KINDS", "TEXT_STORED_KINDS", "UnstorableValue", "to_row", "storage_json"]
+
+JSON_KINDS = frozenset({Kind.OBJECT, Kind.ARRAY, Kind.DICT, Kind.ANY})
+TEXT_STORED_KINDS = frozenset({Kind.STRING, Kind.ENUM})
+
+
+class InstantText(sa.types.TypeDecorator[dt.datetime]):
+    """An aware instant stored as fixed-width UTC text (for engines without a time zone type)."""
+
+    impl = sa.String(27)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None or isinstance(value, str):
+            return value  # already stored form (a comparison against preformatted text)
+        return instant_text(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return parse_instant_text(value)
+        return utc(value)
+
+
+class UnstorableValue(ValueError):
+    pass
+
+
+def _storage_text(text: str, where: str) -> str:
+    # SQLite's JSON and pattern functions stop at NUL, PostgreSQL rejects it: refuse it on load.
+    if "\x00" in text:
+        raise UnstorableValue(f"{where}: strings with a NUL character cannot be stored in SQL")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnstorableValue(f"{where}: strings with unpaired surrogates cannot be stored in SQL") from None
+    return text
+
+
+def storage_json(value: Any, where: str) -> Any:
+    """A value as JSON for storage: instants as fixed-width UTC text, enums as their values."""
+    if value is None or isinstance(value, (bool, int)):
+        return value.value if isinstance(value, enum.Enum) else value
+    if isinstance(value, str):
+        return _storage_text(value.value if isinstance(value, enum.Enum) else str(value), where)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnstorableValue(f"{where}: {value} is not a JSON number")
+        return value
+    if isinstance(value, enum.Enum):
+        return storage_json(value.value, where)
+    if isinstance(value, dt.datetime):
+        return instant_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {_storage_text(str(k), where): storage_json(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [storage_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, decimal.Decimal):
+        return storage_json(float(value), where)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return storage_json(value.model_dump(mode="python", by_alias=True, exclude_unset=True), where)
+    raise UnstorableValue(f"{where}: cannot store a {type(value).__name__} in SQL")
+
+
+def _storage_scalar(value: Any, kind: Kind, where: str) -> Any:
+    """A top-level scalar column's value."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if kind is Kind.DATETIME:
+        return utc(value)
+    if kind in TEXT_STORED_KINDS:
+        return _storage_text(str(value), where)
+    if kind is Kind.FLOAT and not math.isfinite(value):
+        raise UnstorableValue(f"{where}: {value} cannot be compared like the other backends do")
+    return value
+
+
+def to_row(record: BaseModel, columns: dict[str, tuple[str, FieldType]]) -> dict[str, Any]:
+    """One record as column values (`columns`: column name -> (alias, field type))."""
+    dumped = record.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    row: dict[str, Any] = {}
+    for column, (alias, ftype) in columns.items():
+        value = dumped.get(alias)
+        if ftype.kind in JSON_KINDS:
+            row[column] = None if value is None else storage_json(value, alias)
+        else:
+            row[column] = _storage_scalar(value, ftype.kind, alias)
+    return row

@@ -1,0 +1,102 @@
+"""crudql's own tables (`SQL.from_records`), their indexes, and which column holds which field.
+
+A model's table has one column per top-level field, by Python name: scalars in typed columns
+(types from the dialect: code-point collation for text, instants, 64-bit integers), objects,
+arrays, maps and untyped values in one JSON column each. `id` (when the model has it) is the
+primary key; required fields are NOT NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.engine import Connection
+
+from ...check.schema import Schema
+from ...fieldtypes import FieldType
+from ...records import default_table_name
+from .storage import JSON_KINDS
+
+if TYPE_CHECKING:
+    from .dialects.base import SQLDialect
+
+__all__ = ["ColumnInfo", "TableMapping", "table_for_model", "create_indexes", "default_table_name", "model_indexes"]
+
+IndexSpec = Sequence[str | Sequence[str]]
+
+
+def model_indexes(model: type[BaseModel]) -> tuple[tuple[str, ...], ...]:
+    """The indexes a model asks for: its `crudql_indexes` class variable, a sequence of field
+    names or tuples of field names (composite indexes). None when it asks for none."""
+    return _normalize(getattr(model, "crudql_indexes", ()))
+
+
+def _normalize(indexes: IndexSpec) -> tuple[tuple[str, ...], ...]:
+    return tuple((spec,) if isinstance(spec, str) else tuple(spec) for spec in indexes)
+
+
+def table_for_model(
+    model: type[BaseModel], metadata: sa.MetaData, name: str, dialect: SQLDialect, *, schema: str | None = None
+) -> sa.Table:
+    """The table crudql stores a model in, with the dialect's column types."""
+    columns = []
+    for fname, sf in Schema.from_model(model).fields.items():
+        ctype = dialect.column_type(sf.type.kind)
+        required = model.model_fields[fname].is_required()
+        columns.append(sa.Column(fname, ctype, primary_key=fname == "id", nullable=not required and fname != "id"))
+    return sa.Table(name, metadata, *columns, schema=schema)
+
+
+def create_indexes(table: sa.Table, conn: Connection, dialect: SQLDialect, indexes: IndexSpec) -> None:
+    """One index per entry of `indexes` (a column name, or a tuple of names for a composite
+    index); the dialect says how each column is indexed (PostgreSQL: nulls first, the order
+    crudql sorts in). Names that are not columns of the table are an error."""
+    for spec in _normalize(indexes):
+        unknown = [n for n in spec if n not in table.c]
+        if unknown:
+            raise ValueError(f"cannot index {', '.join(unknown)}: not a column of {table.name!r}")
+        parts = [dialect.index_part(table.c[n]) for n in spec]
+        sa.Index(f"ix_{table.name}_{'_'.join(spec)}", *parts).create(conn)
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    column: sa.Column[Any]
+    alias: str
+    type: FieldType
+
+    @property
+    def is_json(self) -> bool:
+        return self.type.kind in JSON_KINDS
+
+
+class TableMapping:
+    """Which column holds which top-level field of the model (by Python name, else by alias)."""
+
+    def __init__(self, table: sa.Table, schema: Schema) -> None:
+        self.table = table
+        self.schema = schema
+        self.fields: dict[str, ColumnInfo] = {}
+        missing = []
+        for name, sf in schema.fields.items():
+            column = table.c.get(name)
+            if column is None:
+                column = table.c.get(sf.alias)
+            if column is None:
+                missing.append(name)
+                continue
+            self.fields[name] = ColumnInfo(column, sf.alias, sf.type)
+        if missing:
+            raise ValueError(
+                f"table {table.name!r} has no column for {', '.join(missing)} of {schema.model.__name__}"
+            )
+
+    def __getitem__(self, name: str) -> ColumnInfo:
+        return self.fields[name]
+
+    def storage_columns(self) -> dict[str, tuple[str, FieldType]]:
+        return {info.column.key: (info.alias, info.type) for info in self.fields.values()}

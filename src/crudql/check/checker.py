@@ -1,0 +1,246 @@
+"""A parsed tree -> a checked tree, against a `Schema`.
+
+Checked fields carry canonical (Python) paths, JSON (alias) paths and types; literals are
+coerced (ISO-8601 strings to aware UTC datetimes, enum values checked); `*` paths become
+`any`. Backends then have nothing left to resolve. Sort keys are checked here too. Every
+mistake is a `QueryError` pointing at the offending token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey
+from ..errors import QueryError, QueryTypeError, SortError
+from ..fieldtypes import ANY_TYPE, ORDERED_KINDS, TEXT_KINDS, FieldType, Kind
+from ..operators import Operator, lookup
+from ..values import parse_datetime
+from .schema import ResolvedPath, Schema
+
+__all__ = ["check_filter", "check_sort", "INT64_MIN", "INT64_MAX"]
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def check_filter(expr: Expr, schema: Schema) -> Expr:
+    """The checked form of a parsed tree; raises `QueryError` with the offending span."""
+    return _check(expr, schema)
+
+
+def _check(expr: Expr, schema: Schema) -> Expr:
+    if isinstance(expr, And):
+        return And(tuple(_check(c, schema) for c in expr.children), expr.span)
+    if isinstance(expr, Or):
+        return Or(tuple(_check(c, schema) for c in expr.children), expr.span)
+    if isinstance(expr, Not):
+        return Not(_check(expr.child, schema), expr.span)
+    if isinstance(expr, Quantified):
+        return _check_quantified(expr, schema)
+    if isinstance(expr, Predicate):
+        return _check_predicate(expr, schema)
+    raise TypeError(f"not a crudql expression: {expr!r}")
+
+
+def _split_star(expr: Predicate | Quantified, schema: Schema) -> tuple[ResolvedPath, Field, Field] | None:
+    """For a path with '*': the resolved path, the array field before it and the rest."""
+    r = schema.resolve(expr.field.path, expr.field.span)
+    if r.star is None:
+        return None
+    raw = expr.field.path
+    span = expr.field.span
+    return r, Field(raw[: r.star], span), Field(raw[r.star + 1 :], span)
+
+
+def _check_quantified(expr: Quantified, schema: Schema) -> Expr:
+    split = _split_star(expr, schema)
+    if split is not None:
+        # (all a.*.b P) is "some element of a whose b all satisfy P".
+        _, outer, rest = split
+        inner = Quantified(expr.op, rest, expr.condition, expr.span)
+        return _check(Quantified("any", outer, inner, expr.span), schema)
+    f = schema.field(expr.field.path, expr.field.span)
+    assert f.type is not None
+    if not f.type.is_object_array:
+        raise QueryTypeError.at(
+            f"'{expr.op}' needs an array of objects, but '{f.dotted}' is {_a(f.type.describe())}"
+            + ("; use has-any or has-all" if f.type.kind is Kind.ARRAY else ""),
+            expr.field.span,
+        )
+    assert f.type.item is not None
+    element = Schema.nested(f.type.item)
+    assert element is not None
+    return Quantified(expr.op, f, _check(expr.condition, element), expr.span)
+
+
+def _check_predicate(expr: Predicate, schema: Schema) -> Expr:
+    op = lookup(expr.op)
+    assert op is not None
+    split = _split_star(expr, schema)
+    if split is not None:
+        _, outer, rest = split
+        if op.negates is not None:
+            # (!= a.*.b v) means no element has b = v.
+            positive = Predicate(op.negates, rest, expr.args, expr.span)
+            return _check(Not(Quantified("any", outer, positive, expr.span), expr.span), schema)
+        return _check(Quantified("any", outer, Predicate(expr.op, rest, expr.args, expr.span), expr.span), schema)
+    f = schema.field(expr.field.path, expr.field.span)
+    ftype = f.type
+    assert ftype is not None
+    value_type = _operand_type(op, f, ftype, expr)
+    args = tuple(_coerce_arg(a, value_type, op, f) for a in expr.args)
+    return Predicate(op.name, f, args, expr.span)
+
+
+def _a(text: str) -> str:
+    return ("an " if text[:1] in "aeiou" else "a ") + text
+
+
+def _operand_type(op: Operator, f: Field, ftype: FieldType, expr: Predicate) -> FieldType:
+    """The type the operator's values must have, or a type error for this field."""
+    kind = ftype.kind
+    if op.array_only or (op.array_element and kind is Kind.ARRAY):
+        if ftype.is_scalar_array:
+            assert ftype.item is not None
+            if op.text_elements and ftype.item.kind not in TEXT_KINDS:
+                raise _type_error(op, f, ftype, expr, "it takes string fields and arrays of strings")
+            return ftype.item
+        if kind is Kind.ANY:
+            return ANY_TYPE
+        hint = "use has, has-any or has-all on arrays" if op.array_only else ""
+        if ftype.is_object_array:
+            hint = f"use (any {f.dotted} ...) or a path like {f.dotted}.*.<field>"
+        elif op.array_only:
+            hint = "it takes arrays of scalars, like tags"
+        raise _type_error(op, f, ftype, expr, hint)
+    if op.null_value and expr.args and isinstance(expr.args[0], Literal) and expr.args[0].value is None:
+        return ftype  # (= f null) / (!= f null) apply to every field
+    if kind not in op.field_kinds:
+        if kind is Kind.ARRAY:
+            hint = (
+                f"use (any {f.dotted} ...) or a path like {f.dotted}.*.<field>"
+                if ftype.is_object_array
+                else "use has, has-any, has-all or contains on arrays"
+            )
+        elif kind in (Kind.OBJECT, Kind.DICT):
+            hint = f"compare one of its fields, like {f.dotted}.<field>, or test (exists {f.dotted})"
+        elif op.field_kinds == TEXT_KINDS:
+            hint = "it takes string fields"
+        elif op.field_kinds == ORDERED_KINDS:
+            hint = "it takes numbers, strings, enums and datetimes" + (
+                "; booleans take = != in nin" if kind is Kind.BOOL else ""
+            )
+        else:
+            hint = ""
+        raise _type_error(op, f, ftype, expr, hint)
+    return ftype
+
+
+def _type_error(op: Operator, f: Field, ftype: FieldType, expr: Predicate, hint: str) -> QueryError:
+    message = f"'{op.name}' does not apply to {ftype.describe()} field '{f.dotted}'"
+    if hint:
+        message += f"; {hint}"
+    span = expr.field.span
+    return QueryTypeError.at(message, span)
+
+
+def _coerce_arg(arg: Literal | ListValue, ftype: FieldType, op: Operator, f: Field) -> Literal | ListValue:
+    if isinstance(arg, ListValue):
+        # null in an `in` list matches missing or null; elsewhere lists hold values only.
+        allow_null = op.null_in_list
+        return ListValue(tuple(_coerce(item, ftype, op, f, allow_null) for item in arg.items), arg.span)
+    return _coerce(arg, ftype, op, f, op.null_value)
+
+
+def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: bool) -> Literal:
+    value = lit.value
+    kind = ftype.kind
+    if value is None:
+        if allow_null:
+            return lit
+        raise QueryTypeError.at(f"'{op.name}' cannot take null", lit.span)
+    pattern_like = op.args[-1].value in ("pattern", "string") or (
+        op.array_element and f.type is not None and f.type.kind is not Kind.ARRAY
+    )
+    if pattern_like:
+        if not isinstance(value, str):
+            raise _literal_error(lit, "a string", op, f)
+        return lit
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise QueryTypeError.at(f"integer {value} is out of the signed 64-bit range", lit.span)
+    if kind is Kind.ANY:
+        return lit
+    if kind is Kind.STRING:
+        if isinstance(value, str):
+            return lit
+        raise _literal_error(lit, "a string", op, f)
+    if kind is Kind.INT:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return lit
+        raise _literal_error(lit, "an integer", op, f)
+    if kind is Kind.FLOAT:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return lit
+        raise _literal_error(lit, "a number", op, f)
+    if kind is Kind.BOOL:
+        if isinstance(value, bool):
+            return lit
+        raise _literal_error(lit, "true or false", op, f)
+    if kind is Kind.ENUM:
+        if not isinstance(value, str):
+            raise _literal_error(lit, "a string", op, f)
+        if op.ordering:
+            return lit  # ordering compares enums by their string value
+        if value not in ftype.enum_values:
+            allowed = ", ".join(json.dumps(v) for v in ftype.enum_values)
+            raise QueryTypeError.at(
+                f"{json.dumps(value)} is not a value of '{f.dotted}'; allowed values: {allowed}",
+                lit.span,
+            )
+        return lit
+    if kind is Kind.DATETIME:
+        if isinstance(value, dt.datetime):
+            return lit
+        if isinstance(value, str):
+            parsed = parse_datetime(value)
+            if parsed is not None:
+                return Literal(parsed, lit.span)
+        raise _literal_error(lit, "an ISO-8601 datetime like \"2024-01-31T12:00:00Z\" or a date like \"2024-01-31\"", op, f)
+    if kind is Kind.DATE:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return lit
+        if isinstance(value, str):
+            try:
+                return Literal(dt.date.fromisoformat(value), lit.span)
+            except ValueError:
+                pass
+        raise _literal_error(lit, "an ISO-8601 date like \"2024-01-31\"", op, f)
+    raise QueryTypeError.at(f"'{op.name}' cannot compare '{f.dotted}' with a value", lit.span)
+
+
+def _literal_error(lit: Literal, expected: str, op: Operator, f: Field) -> QueryError:
+    got = "null" if lit.value is None else f"{lit.tag} {json.dumps(lit.value) if isinstance(lit.value, str) else lit.value}"
+    assert f.type is not None
+    return QueryTypeError.at(f"'{f.dotted}' is {_a(f.type.describe())} field: expected {expected}, got {got}", lit.span)
+
+
+
+def check_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
+    """Sort keys resolved against the schema: sortable (scalar) fields, each at most once."""
+    seen: set[str] = set()
+    out = []
+    for key in keys:
+        f = schema.field(key.path, key.span)
+        assert f.type is not None
+        if f.type.kind in (Kind.ARRAY, Kind.OBJECT, Kind.DICT):
+            raise SortError.at(
+                f"'{key.field}' is {_a(f.type.describe())} and is not sortable"
+                + ("; sort by one of its fields" if f.type.kind is not Kind.ARRAY else ""),
+                key.span,
+            )
+        key = SortKey(f.dotted, key.descending, f, key.span)
+        if key.field in seen:
+            raise SortError.at(f"'{key.field}' appears twice in the sort", key.span)
+        seen.add(key.field)
+        out.append(key)
+    return out

@@ -1,0 +1,378 @@
+"""Lisp-style filter text -> AST.
+
+One compiled regex lexes the text, checking brackets, depth and list lengths as it goes, so
+hostile nesting never reaches anything recursive. The lexer also builds every form that holds
+no other form (through `crudql.syntax.builder.build`, like the grammar's `form` rule), so the
+Lark LALR parser, built once per process with an inline transformer, sees only how forms nest.
+Syntax errors are rephrased in words ("expected an operator name after '('"), never token names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterator
+
+from lark import Lark, Transformer
+from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import Lexer
+
+from ..ast import And, Expr, ListValue, Literal, Not, Or, Predicate, Quantified, Span
+from ..errors import LimitError, QueryError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
+from ..limits import Limits
+from ..operators import ArgKind, lookup
+from .builder import SURROGATE, Symbol, build, describe, span_of
+
+__all__ = ["parse_lisp", "lex_lisp"]
+
+_LISP_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+|;[^\n]*)
+    |(?P<lpar>\((?:\s|;[^\n]*(?:\n|\Z))*(?P<head>[^\s()\[\]";]+)?)
+    |(?P<lsqb>\[)
+    |(?P<close>[)\]])
+    |(?P<string>"(?:[^"\\]|\\.)*")
+    |(?P<atom>[^\s()\[\]";]+)
+    |(?P<bad>")
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:(\.[0-9]+)?([eE][+-]?[0-9]+)?)\Z")
+_LOOKS_NUMERIC = re.compile(r"[+-]?\.?[0-9]")
+_KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
+_STRING_DECODER = json.JSONDecoder(strict=False)
+_MATCHING = {")": "(", "]": "["}
+
+
+class _Tok:
+    """A token for Lark's LALR parser: it reads only `.type`; positions feed our messages.
+
+    Lighter than `lark.Token` (a str subclass), which matters on the hot path.
+    """
+
+    __slots__ = ("type", "value", "start_pos", "end_pos")
+    line = column = end_line = end_column = None
+
+    def __init__(self, type_: str, value: Any, start: int, end: int) -> None:
+        self.type = type_
+        self.value = value
+        self.start_pos = start
+        self.end_pos = end
+
+    def __repr__(self) -> str:
+        return f"_Tok({self.type}, {self.value!r})"
+
+
+def _decode_string(raw: str, start: int) -> str:
+    if "\\" not in raw:
+        plain = raw[1:-1]
+        # A raw lone surrogate is no more valid than an escaped one (the JSON style rejects both).
+        if not plain.isascii() and SURROGATE.search(plain):
+            raise QuerySyntaxError("invalid string: unpaired UTF-16 surrogate", position=start, length=len(raw))
+        return plain
+    try:
+        value: str = _STRING_DECODER.decode(raw)
+    except json.JSONDecodeError as exc:
+        # `json` reports a bad \uXXXX at its 'u'; point at the backslash like other bad escapes.
+        at = exc.pos - 1 if raw[exc.pos : exc.pos + 1] == "u" and raw[exc.pos - 1 : exc.pos] == "\\" else exc.pos
+        raise QuerySyntaxError(
+            "invalid escape in string; use JSON escapes: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
+            position=start + at,
+            length=2,
+        ) from None
+    if SURROGATE.search(value):
+        raise QuerySyntaxError("invalid \\u escape: unpaired UTF-16 surrogate", position=start, length=len(raw))
+    return value
+
+
+def _number(text: str, start: int) -> int | float:
+    match = _NUMBER.match(text)
+    if match is None:
+        raise QuerySyntaxError(f"invalid number '{text}'", position=start, length=len(text))
+    if match.group(1) is None and match.group(2) is None:
+        try:
+            return int(text)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            raise QueryTypeError(
+                f"integer of {len(text):,} digits is out of range", position=start, length=len(text)
+            ) from None
+    value = float(text)
+    if not math.isfinite(value):
+        raise QueryTypeError(f"number '{text}' is out of range", position=start, length=len(text))
+    return value
+
+
+def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
+    """The tokens of `text`, with brackets, depth and list lengths already checked.
+
+    A '(' and the operator after it are one HEAD token (value: the name and its span). A
+    bracket whose first item is a literal, or that is a '[', is a list of literals and comes
+    out as one LIST token holding a `ListValue`. A form with no form inside it is built right
+    away, by the same `_build` the grammar's `form` rule calls, and comes out as one NODE
+    token: the parser then sees only the nesting of forms, and its per-token cost is most of
+    a parse.
+    """
+    tokens: list[_Tok] = []
+    append = tokens.append
+    # Open brackets: [char, start, literal items or None for a form, index of the form's HEAD
+    # token, whether a form is nested in it].
+    stack: list[list[Any]] = []
+    items: list[Literal] | None = None  # the literals of the innermost open list
+    max_depth = limits.max_depth
+    for m in _LISP_TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "ws":
+            continue
+        start = m.start()
+        if kind == "lpar" or kind == "lsqb":
+            if items is not None:
+                raise QuerySyntaxError(
+                    "a list holds only literals (strings, numbers, true, false, null), found a nested bracket",
+                    position=start,
+                )
+            if len(stack) >= max_depth:
+                raise LimitError(f"nesting is deeper than the limit of {max_depth} levels", position=start)
+            if kind == "lsqb":
+                items = []
+                stack.append(["[", start, items, 0, False])
+                continue
+            word = m.group("head")
+            if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
+                if stack:
+                    stack[-1][4] = True
+                stack.append(["(", start, None, len(tokens), False])
+                end = m.end()
+                append(_Tok("HEAD", (word, Span(end - len(word), end)), start, end))
+                continue
+            after = m.end()
+            if word is None and after < len(text) and text[after] in "([":
+                # A form without an operator: the parser rejects the token, after the depth
+                # limit has had its say (100,000 '(' is a limit error, not a syntax error).
+                stack.append(["(", start, None, len(tokens), True])
+                append(_Tok("LPAR", "(", start, start + 1))
+                continue
+            items = []
+            stack.append(["(", start, items, 0, False])
+            if word is not None:  # the list's first literal
+                end = m.end()
+                _list_item(items, _atom(word, end - len(word), end), limits)
+            continue
+        if kind == "close":
+            char = m.group()
+            if not stack:
+                raise QuerySyntaxError(f"unmatched '{char}'", position=start)
+            opener, open_at, open_items, head_index, nested = stack.pop()
+            if opener != _MATCHING[char]:
+                raise QuerySyntaxError(f"'{char}' does not match the '{opener}' at offset {open_at}", position=start)
+            if open_items is not None:
+                append(_Tok("LIST", ListValue(tuple(open_items), Span(open_at, start + 1)), open_at, start + 1))
+            elif nested:
+                append(_Tok("RPAR", ")", start, start + 1))
+            else:
+                node = _flat_form(tokens, head_index, start + 1)
+                del tokens[head_index:]
+                append(_Tok("NODE", node, open_at, start + 1))
+            items = stack[-1][2] if stack else None
+            continue
+        end = m.end()
+        if kind == "string":
+            token = _Tok("LITERAL", _decode_string(m.group(), start), start, end)
+        elif kind == "atom":
+            token = _atom(m.group(), start, end)
+        else:  # a '"' with no closing quote
+            raise QuerySyntaxError("unterminated string: missing closing '\"'", position=start)
+        if items is not None:
+            _list_item(items, token, limits)
+            continue
+        append(token)
+    if stack:
+        opener, open_at = stack[-1][0], stack[-1][1]
+        closer = ")" if opener == "(" else "]"
+        raise QuerySyntaxError(
+            f"unexpected end of input: missing '{closer}' for the '{opener}' at offset {open_at}",
+            position=open_at,
+        )
+    return tokens
+
+
+def _flat_form(tokens: list[_Tok], head_index: int, end: int) -> Expr:
+    """The node of a form whose arguments are all atoms and lists (tokens[head_index:])."""
+    head = tokens[head_index]
+    name, name_span = head.value
+    try:
+        return build(name, name_span, [_lisp_arg(t) for t in tokens[head_index + 1 :]], Span(head.start_pos, end))
+    except UnknownOperatorError as exc:
+        raise _unquoted_list(exc, tokens) from None
+
+
+def _atom(word: str, start: int, end: int) -> _Tok:
+    if word in _KEYWORDS:
+        return _Tok("LITERAL", _KEYWORDS[word], start, end)
+    if _LOOKS_NUMERIC.match(word):
+        return _Tok("LITERAL", _number(word, start), start, end)
+    return _Tok("SYMBOL", word, start, end)
+
+
+def _list_item(items: list[Literal], token: _Tok, limits: Limits) -> None:
+    if token.type == "SYMBOL":
+        raise QuerySyntaxError(
+            f"a list holds only literals (strings, numbers, true, false, null), found the bare word "
+            f"'{token.value}'; strings need double quotes",
+            position=token.start_pos,
+            length=token.end_pos - token.start_pos,
+        )
+    if len(items) >= limits.max_list:
+        raise LimitError(
+            f"list has more than {limits.max_list:,} items",
+            position=token.start_pos,
+            length=token.end_pos - token.start_pos,
+        )
+    items.append(Literal(token.value, Span(token.start_pos, token.end_pos)))
+
+
+class _TokenListLexer(Lexer):
+    """Hands Lark the tokens that `lex_lisp` already produced (the text *is* the token list)."""
+
+    def __init__(self, lexer_conf: Any) -> None:
+        pass
+
+    def lex(self, data: Any) -> Iterator[Any]:  # type: ignore[override]
+        return iter(data)
+
+
+def _lisp_arg(x: Any) -> Any:
+    if isinstance(x, _Tok):
+        if x.type == "LITERAL":
+            return Literal(x.value, Span(x.start_pos, x.end_pos))
+        if x.type == "SYMBOL":
+            return Symbol(x.value, Span(x.start_pos, x.end_pos))
+        return x.value  # LIST, NODE
+    return x
+
+
+class _LispTransformer(Transformer[Any, Any]):
+    def start(self, children: list[Any]) -> Any:
+        return _lisp_arg(children[0]) if children else None
+
+    def form(self, c: list[Any]) -> Expr:
+        name, name_span = c[0].value
+        return build(name, name_span, [_lisp_arg(x) for x in c[1:-1]], Span(c[0].start_pos, c[-1].end_pos))
+
+
+_TOKEN_WORDS = {
+    "HEAD": "'(' and an operator",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "SYMBOL": "an operator or field name",
+    "LITERAL": "a value",
+    "LIST": "a list",
+    "NODE": "an expression",
+    "$END": "the end of the query",
+}
+
+
+@lru_cache(maxsize=None)
+def _lisp_parser() -> Lark:
+    grammar = resources.files("crudql.syntax.grammar").joinpath("lisp.lark").read_text(encoding="utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer=_TokenListLexer,
+        transformer=_LispTransformer(),
+        propagate_positions=False,
+        maybe_placeholders=False,
+    )
+
+
+_BLANK = re.compile(r"(?:\s|;[^\n]*(?:\n|\Z))*")
+
+
+def _skip_blank(text: str, position: int) -> int:
+    m = _BLANK.match(text, position)
+    return m.end() if m else position
+
+
+def _lisp_syntax_error(exc: UnexpectedInput, tokens: list[_Tok], text: str) -> QueryError:
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            return QuerySyntaxError("unexpected end of the query", position=tokens[-1].end_pos if tokens else 0)
+        position, length = tok.start_pos, max(1, tok.end_pos - tok.start_pos)
+        if tok.type == "LPAR":
+            after = _skip_blank(text, tok.end_pos)
+            message = f"expected an operator name after '(', found '{text[after]}'"
+            position, length = after, 1
+        elif "$END" in exc.expected:
+            message = (
+                f"unexpected {_TOKEN_WORDS.get(tok.type, 'token')} after the end of the expression; "
+                "combine expressions with (and ...) or (or ...)"
+            )
+        else:
+            words = sorted({_TOKEN_WORDS.get(t, t) for t in exc.expected})
+            message = f"unexpected {_TOKEN_WORDS.get(tok.type, 'token')}; expected {' or '.join(words)}"
+        return QuerySyntaxError(message, position=position, length=length)
+    return QuerySyntaxError(str(exc).splitlines()[0], position=getattr(exc, "pos_in_stream", None))
+
+
+def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
+    """`(in f (AWS GCP))` reads as a form with the unknown operator `AWS`; where the enclosing
+    operator takes a list at that place, say what is wrong instead: unquoted strings.
+    Only runs on the error path."""
+    if not isinstance(error, UnknownOperatorError) or error.position is None:
+        return error
+    head = next(
+        (i for i, t in enumerate(tokens) if t.type == "HEAD" and t.value[1].start == error.position), None
+    )
+    if head is None:
+        return error
+    depth, count, j = 0, 0, head - 1  # count the items before this form in the enclosing one
+    while j >= 0:
+        t = tokens[j]
+        if t.type == "RPAR":
+            depth += 1
+        elif t.type == "HEAD":
+            if depth == 0:
+                break
+            depth -= 1
+            if depth == 0:
+                count += 1
+        elif depth == 0:
+            count += 1
+        j -= 1
+    if j < 0:
+        return error
+    outer = lookup(tokens[j].value[0])
+    if outer is None or count >= len(outer.args) or outer.args[count] is not ArgKind.LIST:
+        return error
+    word = tokens[head].value[0]
+    return QuerySyntaxError(
+        f"a list holds only literals (strings, numbers, true, false, null), found the bare word '{word}'; "
+        "strings need double quotes",
+        position=error.position,
+        length=error.length,
+    )
+
+
+def parse_lisp(text: str, limits: Limits) -> Expr | None:
+    """The tree of a lisp filter (unchecked), or None for blank text."""
+    tokens = lex_lisp(text, limits)
+    if not tokens:
+        return None
+    try:
+        result = _lisp_parser().parse(tokens)  # type: ignore[arg-type]
+    except UnknownOperatorError as exc:
+        raise _unquoted_list(exc, tokens) from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, QueryError):
+            raise _unquoted_list(exc.orig_exc, tokens) from None
+        raise
+    except UnexpectedInput as exc:
+        raise _lisp_syntax_error(exc, tokens, text) from None
+    if not isinstance(result, (And, Or, Not, Predicate, Quantified)):
+        raise QuerySyntaxError.at(
+            f"a filter is an expression like (= field value), found {describe(result)}", span_of(result)
+        )
+    return result
