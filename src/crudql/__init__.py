@@ -46,8 +46,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
-    "ArityError",
     "DEFAULT_LIMITS",
+    "ArityError",
     "FieldType",
     "Kind",
     "LimitError",
@@ -72,9 +72,9 @@ __all__ = [
     "parse_filter",
     "parse_sort",
     "run_query",
-    "sources",
     "sort_to_json",
     "sort_to_simple",
+    "sources",
     "to_json",
     "to_lisp",
 ]

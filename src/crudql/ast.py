@@ -10,27 +10,27 @@ type and JSON (alias) path, so no backend resolves names again.
 
 from __future__ import annotations
 
-import datetime as _dt
 import dataclasses
+import datetime as _dt
 from dataclasses import dataclass
 from typing import Union
 
 from .fieldtypes import FieldType
 
 __all__ = [
-    "Span",
-    "Field",
-    "Literal",
-    "ListValue",
     "And",
-    "Or",
+    "Arg",
+    "Expr",
+    "Field",
+    "ListValue",
+    "Literal",
     "Not",
+    "Or",
     "Predicate",
     "Quantified",
-    "Expr",
-    "Arg",
     "Scalar",
     "SortKey",
+    "Span",
 ]
 
 Scalar = Union[None, bool, int, float, str, _dt.datetime, _dt.date]

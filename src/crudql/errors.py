@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 __all__ = [
+    "ArityError",
+    "LimitError",
     "QueryError",
     "QuerySyntaxError",
-    "UnknownFieldError",
-    "UnknownOperatorError",
-    "ArityError",
+    "QueryTimeoutError",
     "QueryTypeError",
-    "LimitError",
     "RequestError",
     "SortError",
-    "QueryTimeoutError",
-    "line_column",
+    "UnknownFieldError",
+    "UnknownOperatorError",
     "caret_excerpt",
+    "line_column",
 ]
 
 

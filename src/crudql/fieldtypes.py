@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["Kind", "FieldType", "SCALAR_KINDS", "ORDERED_KINDS", "TEXT_KINDS", "ALL_KINDS", "ANY_TYPE"]
+__all__ = ["ALL_KINDS", "ANY_TYPE", "ORDERED_KINDS", "SCALAR_KINDS", "TEXT_KINDS", "FieldType", "Kind"]
 
 
 class Kind(Enum):
@@ -30,9 +30,7 @@ class Kind(Enum):
     ANY = "any"
 
 
-SCALAR_KINDS = frozenset(
-    {Kind.STRING, Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.DATETIME, Kind.DATE, Kind.ENUM, Kind.ANY}
-)
+SCALAR_KINDS = frozenset({Kind.STRING, Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.DATETIME, Kind.DATE, Kind.ENUM, Kind.ANY})
 ORDERED_KINDS = frozenset({Kind.STRING, Kind.INT, Kind.FLOAT, Kind.DATETIME, Kind.DATE, Kind.ENUM, Kind.ANY})
 TEXT_KINDS = frozenset({Kind.STRING, Kind.ENUM, Kind.ANY})
 ALL_KINDS = frozenset(Kind)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .errors import LimitError
 
-__all__ = ["Limits", "DEFAULT_LIMITS", "check_length"]
+__all__ = ["DEFAULT_LIMITS", "Limits", "check_length"]
 
 
 @dataclass(frozen=True, slots=True)

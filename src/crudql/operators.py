@@ -17,7 +17,7 @@ from typing import Any
 
 from .fieldtypes import ALL_KINDS, ORDERED_KINDS, SCALAR_KINDS, TEXT_KINDS, Kind
 
-__all__ = ["ArgKind", "Form", "Operator", "OPERATORS", "PREDICATES", "lookup", "suggest_operator"]
+__all__ = ["OPERATORS", "PREDICATES", "ArgKind", "Form", "Operator", "lookup", "suggest_operator"]
 
 
 class ArgKind(Enum):
@@ -88,6 +88,7 @@ class Operator:
 
 F, V, L, P, S, E = ArgKind.FIELD, ArgKind.VALUE, ArgKind.LIST, ArgKind.PATTERN, ArgKind.STRING, ArgKind.EXPR
 
+# fmt: off
 OPERATORS: tuple[Operator, ...] = (
     Operator("and", (), (E,), "true when every expression is true", "(and (= a 1) (= b 2))",
              form=Form.AND, variadic=True),
@@ -159,4 +160,3 @@ def lookup(name: str) -> Operator | None:
 def suggest_operator(name: str) -> str | None:
     matches = difflib.get_close_matches(name.lower(), list(_BY_NAME), n=1, cutoff=0.6)
     return matches[0] if matches else None
-

@@ -22,7 +22,7 @@ from .syntax.sort import SORT_STYLES, parse_sort_text
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["parse_filter", "parse_sort", "FILTER_STYLES", "SORT_STYLES", "resolve_schema"]
+__all__ = ["FILTER_STYLES", "SORT_STYLES", "parse_filter", "parse_sort", "resolve_schema"]
 
 FILTER_STYLES = ("lisp", "json")
 

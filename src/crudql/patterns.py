@@ -14,11 +14,11 @@ covers every Unicode letter and keeps lengths fixed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
-__all__ = ["LikePattern", "parse_like", "like_matcher", "escape_like"]
+__all__ = ["LikePattern", "escape_like", "like_matcher", "parse_like"]
 
 WILDCARD_ONE = object()  # `_`
 
@@ -86,7 +86,7 @@ def escape_like(text: str) -> str:
 
 
 def _segment_source(segment: tuple[object, ...]) -> str:
-    return "".join("." if item is WILDCARD_ONE else re.escape(item) for item in segment)  # type: ignore[arg-type]
+    return "".join("." if item is WILDCARD_ONE else re.escape(str(item)) for item in segment)
 
 
 def _segment_regex(segment: tuple[object, ...], flags: int) -> re.Pattern[str]:
@@ -94,7 +94,7 @@ def _segment_regex(segment: tuple[object, ...], flags: int) -> re.Pattern[str]:
 
 
 def _segment_length(segment: tuple[object, ...]) -> int:
-    return sum(1 if item is WILDCARD_ONE else len(item) for item in segment)  # type: ignore[arg-type]
+    return sum(1 if item is WILDCARD_ONE else len(str(item)) for item in segment)
 
 
 @lru_cache(maxsize=512)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -17,9 +18,7 @@ def require_model(model: Any, source: str) -> type[BaseModel]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return model
     if model is None:
-        raise TypeError(
-            f"{source} needs model=: the pydantic model of the records, e.g. {source}(..., model=Contact)"
-        )
+        raise TypeError(f"{source} needs model=: the pydantic model of the records, e.g. {source}(..., model=Contact)")
     raise TypeError(f"{source}: model= must be a pydantic model class, got {model!r}")
 
 

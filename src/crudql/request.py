@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Generic, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -16,7 +17,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .parse import FILTER_STYLES, SORT_STYLES, parse_filter, parse_sort
 from .sources import Source
 
-__all__ = ["PageRequest", "Page", "run_query", "effective_sort", "MAX_PAGE_SIZE", "MAX_OFFSET"]
+__all__ = ["MAX_OFFSET", "MAX_PAGE_SIZE", "Page", "PageRequest", "effective_sort", "run_query"]
 
 MAX_PAGE_SIZE = 1000
 # Pages past any real table: clamp the offset so no backend sees an integer it cannot bind.
@@ -93,7 +94,9 @@ class PageRequest(BaseModel):
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> PageRequest:
         """From URL query parameters; unknown parameters are an error, blank ones mean default."""
-        data = {k: (None if isinstance(v, str) and not v.strip() and k not in ("q", "s") else v) for k, v in params.items()}
+        data = {
+            k: (None if isinstance(v, str) and not v.strip() and k not in ("q", "s") else v) for k, v in params.items()
+        }
         return cls(**{k: v for k, v in data.items() if v is not None})
 
     @property
@@ -180,4 +183,3 @@ def _parsed(parse: Any, param: str) -> Any:
     except QueryError as exc:
         exc.param = param
         raise
-

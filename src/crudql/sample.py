@@ -20,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 from bisect import bisect
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 from .models import Contact, EnrichmentStatus, Partner
 
-__all__ = ["contacts", "contact_models", "ORGANIZATIONS", "PARTNER_WEIGHTS"]
+__all__ = ["ORGANIZATIONS", "PARTNER_WEIGHTS", "contact_models", "contacts"]
 
 # Organizations of different sizes, so `organization_id` filters select 2% to 40%.
 ORGANIZATIONS: tuple[tuple[str, float], ...] = (
@@ -44,43 +45,151 @@ PARTNER_WEIGHTS: dict[str, float] = {p.value: 0.4 for p in Partner}
 PARTNER_WEIGHTS.update({"AWS": 30, "AZURE": 18, "GCP": 16, "": 6, "SALESFORCE": 3, "HUBSPOT": 2, "SNOWFLAKE": 2})
 
 FIRST_NAMES = (
-    "Ann", "Bob", "Carla", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kateryna", "Liam",
-    "Mei", "Noah", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Victor", "Wen", "Yara",
-    "Zoë", "José", "Łukasz", "Chloé", "Søren", "Ana María",
+    "Ann",
+    "Bob",
+    "Carla",
+    "Dmitri",
+    "Emma",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kateryna",
+    "Liam",
+    "Mei",
+    "Noah",
+    "Olga",
+    "Pedro",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Yara",
+    "Zoë",
+    "José",
+    "Łukasz",
+    "Chloé",
+    "Søren",
+    "Ana María",
 )
 LAST_NAMES = (
-    "Smith", "Johnson", "Nguyen", "García", "Müller", "Rossi", "Kowalski", "Tanaka", "O'Brien", "Ångström",
-    "Núñez", "Dubois", "Ivanova", "Okafor", "Chen", "Patel", "Jensen", "Silva", "Van der Berg", "Kim",
+    "Smith",
+    "Johnson",
+    "Nguyen",
+    "García",
+    "Müller",
+    "Rossi",
+    "Kowalski",
+    "Tanaka",
+    "O'Brien",
+    "Ångström",
+    "Núñez",
+    "Dubois",
+    "Ivanova",
+    "Okafor",
+    "Chen",
+    "Patel",
+    "Jensen",
+    "Silva",
+    "Van der Berg",
+    "Kim",
 )
 # Real data has these too: a filter with `%`, `_`, `\` or quotes must find them literally.
 ODD_NAMES = ("50% Partner", "Anna_Lee", 'Robert "Bobby" Tables', "back\\slash", "ÅNGSTRÖM", "", "  padded  ")
 COMPANIES = (
-    "Acme Corp", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Enterprises", "Soylent",
-    "Cyberdyne", "Tyrell", "Massive Dynamic", "Aperture Science", "Black Mesa", "Vandelay Industries",
-    "Pied Piper", "Wonka", "Gringotts", "Oscorp", "Nakatomi", "Zoë & Co", "100% Organic", "under_score Ltd",
+    "Acme Corp",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Soylent",
+    "Cyberdyne",
+    "Tyrell",
+    "Massive Dynamic",
+    "Aperture Science",
+    "Black Mesa",
+    "Vandelay Industries",
+    "Pied Piper",
+    "Wonka",
+    "Gringotts",
+    "Oscorp",
+    "Nakatomi",
+    "Zoë & Co",
+    "100% Organic",
+    "under_score Ltd",
 )
 INDUSTRIES = (
-    "Software", "Financial Services", "Healthcare", "Retail", "Manufacturing", "Media & Entertainment",
-    "Education", "Telecommunications", "Energy", "Government", "Travel & Hospitality", "Automotive",
+    "Software",
+    "Financial Services",
+    "Healthcare",
+    "Retail",
+    "Manufacturing",
+    "Media & Entertainment",
+    "Education",
+    "Telecommunications",
+    "Energy",
+    "Government",
+    "Travel & Hospitality",
+    "Automotive",
 )
 ACCOUNT_TYPES = ("Customer", "Prospect", "Target", "Partner")
 STAGES = ("Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost")
 CURRENCIES = ("USD", "USD", "USD", "EUR", "GBP", "CAD", "JPY")
 LOCATIONS = (
-    ("Seattle, WA, US", "US West"), ("San Francisco, CA, US", "US West"), ("Austin, TX, US", "US Central"),
-    ("New York, NY, US", "US East"), ("Toronto, ON, CA", "Canada"), ("London, UK", "EMEA"),
-    ("Berlin, DE", "EMEA"), ("Paris, FR", "EMEA"), ("Stockholm, SE", "EMEA"), ("Singapore, SG", "APAC"),
-    ("Tokyo, JP", "APAC"), ("Sydney, AU", "APAC"), ("São Paulo, BR", "LATAM"),
+    ("Seattle, WA, US", "US West"),
+    ("San Francisco, CA, US", "US West"),
+    ("Austin, TX, US", "US Central"),
+    ("New York, NY, US", "US East"),
+    ("Toronto, ON, CA", "Canada"),
+    ("London, UK", "EMEA"),
+    ("Berlin, DE", "EMEA"),
+    ("Paris, FR", "EMEA"),
+    ("Stockholm, SE", "EMEA"),
+    ("Singapore, SG", "APAC"),
+    ("Tokyo, JP", "APAC"),
+    ("Sydney, AU", "APAC"),
+    ("São Paulo, BR", "LATAM"),
 )
-ROLES = ("Partner Development Manager", "Account Executive", "Solutions Architect", "Partner Manager",
-         "Sales Director", "Alliance Lead", "ISV Success Manager")
-TAGS = ("partner", "vip", "referral", "marketplace", "churned", "prospect", "inactive", "aws", "gcp",
-        "azure", "champion")
+ROLES = (
+    "Partner Development Manager",
+    "Account Executive",
+    "Solutions Architect",
+    "Partner Manager",
+    "Sales Director",
+    "Alliance Lead",
+    "ISV Success Manager",
+)
+TAGS = (
+    "partner",
+    "vip",
+    "referral",
+    "marketplace",
+    "churned",
+    "prospect",
+    "inactive",
+    "aws",
+    "gcp",
+    "azure",
+    "champion",
+)
 SENIORITIES = ("ic", "manager", "director", "vp", "c_suite")
 JOB_FUNCTIONS = ("Sales", "Engineering", "Marketing", "Partnerships", "Operations", "Finance")
-_COUNTRIES = (("US", ("Seattle", "New York", "Austin", "San Francisco")), ("DE", ("Berlin", "München")),
-              ("FR", ("Paris", "Lyon")), ("GB", ("London",)), ("JP", ("Tokyo",)), ("BR", ("São Paulo",)),
-              ("SE", ("Stockholm",)), ("CA", ("Toronto",)))
+_COUNTRIES = (
+    ("US", ("Seattle", "New York", "Austin", "San Francisco")),
+    ("DE", ("Berlin", "München")),
+    ("FR", ("Paris", "Lyon")),
+    ("GB", ("London",)),
+    ("JP", ("Tokyo",)),
+    ("BR", ("São Paulo",)),
+    ("SE", ("Stockholm",)),
+    ("CA", ("Toronto",)),
+)
 STATUSES = tuple(s.value for s in EnrichmentStatus)
 
 # Every record's times fall in [EPOCH, EPOCH + SPAN); engagement series end at the last month.
@@ -88,12 +197,36 @@ EPOCH = dt.datetime(2022, 1, 1, tzinfo=dt.timezone.utc)
 SPAN_SECONDS = int((dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc) - EPOCH).total_seconds())
 PERIODS = ("2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03")
 
-_ASCII = str.maketrans({"ë": "e", "é": "e", "ø": "o", "Ø": "O", "å": "a", "Å": "A", "ü": "u", "í": "i",
-                        "ñ": "n", "ú": "u", "Ł": "L", "ł": "l", "á": "a", "ö": "o", "ó": "o", "ç": "c",
-                        "ã": "a", "'": "", " ": "", '"': "", "\\": "", "%": "", "&": ""})
+_ASCII = str.maketrans(
+    {
+        "ë": "e",
+        "é": "e",
+        "ø": "o",
+        "Ø": "O",
+        "å": "a",
+        "Å": "A",
+        "ü": "u",
+        "í": "i",
+        "ñ": "n",
+        "ú": "u",
+        "Ł": "L",
+        "ł": "l",
+        "á": "a",
+        "ö": "o",
+        "ó": "o",
+        "ç": "c",
+        "ã": "a",
+        "'": "",
+        " ": "",
+        '"': "",
+        "\\": "",
+        "%": "",
+        "&": "",
+    }
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _slug(text: str) -> str:
     # Names come from small pools, so the cache holds a few hundred entries.
     return text.translate(_ASCII).lower()
@@ -145,8 +278,10 @@ class _Generator:
         self.partners = tuple(PARTNER_WEIGHTS)
         self.partner_cum = _cumulative(PARTNER_WEIGHTS.values())
         self.owners = tuple(
-            (f"{f} {l}", f"{_slug(f)}.{_slug(l)}@{_slug(c)}.com")
-            for f, l, c in ((self.pick(FIRST_NAMES), self.pick(LAST_NAMES), self.pick(COMPANIES)) for _ in range(40))
+            (f"{first} {last}", f"{_slug(first)}.{_slug(last)}@{_slug(c)}.com")
+            for first, last, c in (
+                (self.pick(FIRST_NAMES), self.pick(LAST_NAMES), self.pick(COMPANIES)) for _ in range(40)
+            )
         )
         self.accounts = tuple(self._account(i) for i in range(600))
         self.careers = tuple(self._career() for _ in range(300))
@@ -235,7 +370,9 @@ class _Generator:
         accounts = [_copy_account(self.pick(self.accounts)) for _ in range(self.pick(_ACCOUNT_COUNTS))]
         won, lost = below(12), below(8)
         currencies = ("USD",) if r() < 0.7 else self.pick((("EUR",), ("USD", "EUR"), ("GBP",), ("USD", "CAD")))
-        owners = {o["ownerEmail"]: o["ownerName"] for a in accounts for o in a.get("opportunities") or () if "ownerEmail" in o}
+        owners = {
+            o["ownerEmail"]: o["ownerName"] for a in accounts for o in a.get("opportunities") or () if "ownerEmail" in o
+        }
         metrics: dict[str, Any] = {
             "accountCount": len(accounts),
             "accounts": accounts,

@@ -7,7 +7,8 @@ source takes the records' pydantic model as `model=`: crudql has no default mode
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, runtime_checkable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from .backends.mongo import MongoSource as Mongo
     from .backends.sql import SQLSource as SQL
 
-__all__ = ["Source", "InMemory", "SQL", "Mongo"]
+__all__ = ["SQL", "InMemory", "Mongo", "Source"]
 
 
 @runtime_checkable
@@ -35,9 +36,7 @@ class Source(Protocol):
     model: type[BaseModel]
     schema: Schema
 
-    def page(
-        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
-    ) -> tuple[list[Any], int]: ...
+    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]: ...
 
 
 class InMemory:

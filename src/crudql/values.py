@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["UTC", "utc", "parse_datetime", "instant_text", "parse_instant_text", "rfc3339"]
+__all__ = ["UTC", "instant_text", "parse_datetime", "parse_instant_text", "rfc3339", "utc"]
 
 UTC = dt.timezone.utc
 
@@ -44,10 +44,7 @@ def parse_datetime(text: str) -> dt.datetime | None:
 def instant_text(value: dt.datetime) -> str:
     """Fixed-width UTC text, `2024-01-31T12:00:00.000000Z`: text order is time order."""
     v = utc(value)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-        f".{v.microsecond:06d}Z"
-    )
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
 
 
 def parse_instant_text(text: str) -> dt.datetime:

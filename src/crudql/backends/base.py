@@ -15,12 +15,14 @@ operator added to the table cannot be forgotten by a backend.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
 
-from ..ast import And, Expr, Not, Or, Predicate, Quantified
+from ..ast import And, Expr, ListValue, Literal, Not, Or, Predicate, Quantified, Scalar
+from ..errors import QueryError
 from ..operators import BY_CANONICAL, PREDICATES, Operator
 
-__all__ = ["Compiler", "operator_of"]
+__all__ = ["Compiler", "operator_of", "text_of", "value_of", "values_of"]
 
 Ctx = TypeVar("Ctx")
 Out = TypeVar("Out")
@@ -35,6 +37,28 @@ def operator_of(node: Predicate | Quantified) -> Operator:
     if op is None:
         raise TypeError(f"unknown operator {node.op!r}: compile checked trees (crudql.parse_filter with a schema)")
     return op
+
+
+def value_of(node: Predicate, i: int = 0) -> Scalar:
+    """The value of a predicate's i-th (literal) argument."""
+    arg = node.args[i]
+    assert isinstance(arg, Literal), f"argument {i} of {node.op!r} is not a value"
+    return arg.value
+
+
+def values_of(node: Predicate) -> tuple[Scalar, ...]:
+    """The values of a predicate's list argument (`in`, `has-any`, ...)."""
+    arg = node.args[0]
+    assert isinstance(arg, ListValue), f"the argument of {node.op!r} is not a list"
+    return arg.values
+
+
+def text_of(node: Predicate) -> str:
+    """The string argument of a text operator (`like`, `contains`, ...)."""
+    value = value_of(node)
+    if not isinstance(value, str):
+        raise QueryError(f"'{node.op}' takes a string", code="type")
+    return value
 
 
 class Compiler(Generic[Ctx, Out, Leaf]):

@@ -18,7 +18,7 @@ from ..operators import Operator, lookup
 from ..values import parse_datetime
 from .schema import ResolvedPath, Schema
 
-__all__ = ["check_filter", "check_sort", "INT64_MIN", "INT64_MAX"]
+__all__ = ["INT64_MAX", "INT64_MIN", "check_filter", "check_sort"]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -205,7 +205,7 @@ def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: 
             parsed = parse_datetime(value)
             if parsed is not None:
                 return Literal(parsed, lit.span)
-        raise _literal_error(lit, "an ISO-8601 datetime like \"2024-01-31T12:00:00Z\" or a date like \"2024-01-31\"", op, f)
+        raise _literal_error(lit, 'an ISO-8601 datetime like "2024-01-31T12:00:00Z" or a date like "2024-01-31"', op, f)
     if kind is Kind.DATE:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return lit
@@ -214,15 +214,18 @@ def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: 
                 return Literal(dt.date.fromisoformat(value), lit.span)
             except ValueError:
                 pass
-        raise _literal_error(lit, "an ISO-8601 date like \"2024-01-31\"", op, f)
+        raise _literal_error(lit, 'an ISO-8601 date like "2024-01-31"', op, f)
     raise QueryTypeError.at(f"'{op.name}' cannot compare '{f.dotted}' with a value", lit.span)
 
 
 def _literal_error(lit: Literal, expected: str, op: Operator, f: Field) -> QueryError:
-    got = "null" if lit.value is None else f"{lit.tag} {json.dumps(lit.value) if isinstance(lit.value, str) else lit.value}"
+    got = (
+        "null"
+        if lit.value is None
+        else f"{lit.tag} {json.dumps(lit.value) if isinstance(lit.value, str) else lit.value}"
+    )
     assert f.type is not None
     return QueryTypeError.at(f"'{f.dotted}' is {_a(f.type.describe())} field: expected {expected}, got {got}", lit.span)
-
 
 
 def check_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
@@ -238,9 +241,8 @@ def check_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
                 + ("; sort by one of its fields" if f.type.kind is not Kind.ARRAY else ""),
                 key.span,
             )
-        key = SortKey(f.dotted, key.descending, f, key.span)
-        if key.field in seen:
-            raise SortError.at(f"'{key.field}' appears twice in the sort", key.span)
-        seen.add(key.field)
-        out.append(key)
+        if f.dotted in seen:
+            raise SortError.at(f"'{f.dotted}' appears twice in the sort", key.span)
+        seen.add(f.dotted)
+        out.append(SortKey(f.dotted, key.descending, f, key.span))
     return out

@@ -15,8 +15,9 @@ import enum
 import types
 import typing
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -24,7 +25,7 @@ from ..ast import Field, Span
 from ..errors import UnknownFieldError
 from ..fieldtypes import ANY_TYPE, FieldType, Kind
 
-__all__ = ["Schema", "SchemaField", "ResolvedPath", "dotted"]
+__all__ = ["ResolvedPath", "Schema", "SchemaField", "dotted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +202,7 @@ class Schema:
         suggestion = _closest(segment, names)
         message = f"unknown field '{dotted(path)}'"
         if suggestion is not None:
-            message += f"; did you mean '{dotted((*path[:i], suggestion, *path[i + 1:]))}'?"
+            message += f"; did you mean '{dotted((*path[:i], suggestion, *path[i + 1 :]))}'?"
         elif i > 0:
             message += f"; '{dotted(path[:i])}' has: {', '.join(sorted({sf.alias for sf in schema.fields.values()}))}"
         return UnknownFieldError.at(message, span)
@@ -249,19 +250,19 @@ def _type_of(annotation: Any) -> FieldType:
             return FieldType(Kind.INT)
         return ANY_TYPE
     if origin in (list, set, frozenset, tuple) or _is_abc(origin, ("Sequence", "Set", "MutableSequence")):
-        args = [a for a in get_args(annotation) if a is not Ellipsis]
-        return FieldType(Kind.ARRAY, item=_type_of(args[0]) if args else ANY_TYPE)
+        items = [a for a in get_args(annotation) if a is not Ellipsis]
+        return FieldType(Kind.ARRAY, item=_type_of(items[0]) if items else ANY_TYPE)
     if origin is dict or _is_abc(origin, ("Mapping", "MutableMapping")):
-        args = get_args(annotation)
-        return FieldType(Kind.DICT, item=_type_of(args[1]) if len(args) == 2 else ANY_TYPE)
+        key_value = get_args(annotation)
+        return FieldType(Kind.DICT, item=_type_of(key_value[1]) if len(key_value) == 2 else ANY_TYPE)
     if isinstance(annotation, type):
         if issubclass(annotation, BaseModel):
             return FieldType(Kind.OBJECT, model=annotation)
         if issubclass(annotation, enum.Enum):
-            values = [m.value for m in annotation]
-            if all(isinstance(v, str) for v in values):
-                return FieldType(Kind.ENUM, enum_values=tuple(values))
-            if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            members = [m.value for m in annotation]
+            if all(isinstance(v, str) for v in members):
+                return FieldType(Kind.ENUM, enum_values=tuple(members))
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in members):
                 return FieldType(Kind.INT)
             return ANY_TYPE
         for base, kind in _SCALARS.items():
@@ -278,5 +279,3 @@ def _type_of(annotation: Any) -> FieldType:
 
 def _is_abc(origin: Any, names: tuple[str, ...]) -> bool:
     return origin is not None and getattr(origin, "__module__", "") == "collections.abc" and origin.__name__ in names
-
-

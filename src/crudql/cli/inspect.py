@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from typing import Any, Callable, Iterator, Sequence, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TextIO
 
 from ..ast import And, Expr, ListValue, Not, Or, Predicate, Quantified, SortKey
 from ..syntax.printer import format_literal, sort_to_simple, to_json, to_lisp
 from .common import Checked, CLIError, check, missing
 
-__all__ = ["cmd_parse", "cmd_explain", "EXPLAIN_BACKENDS"]
+__all__ = ["EXPLAIN_BACKENDS", "cmd_explain", "cmd_parse"]
 
 
 def _ast_lines(expr: Expr) -> Iterator[str]:
@@ -99,7 +100,7 @@ def _explain_sql(checked: Checked, dialect_name: str) -> list[str]:
     source = sql.SQLSource(engine, table, model)  # type: ignore[arg-type]
     statements = source.statements(checked.where, checked.order)
     # Named placeholders (:name), so text and parameters read side by side.
-    named = type(engine.dialect)(paramstyle="named")
+    named: Any = type(engine.dialect)(paramstyle="named")  # type: ignore[call-arg]
     page_values = {"crudql_limit": checked.request.page_size, "crudql_offset": checked.request.offset}
     lines = []
     for title, statement in (

@@ -18,14 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, Sequence, TextIO
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from ..errors import QueryError
 from .common import CLIError, missing
 from .inspect import EXPLAIN_BACKENDS, cmd_explain, cmd_parse
 from .query import BACKENDS, cmd_query
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

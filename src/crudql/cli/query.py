@@ -84,7 +84,7 @@ def _source(args: argparse.Namespace, model: type[BaseModel], stdin: TextIO) -> 
     try:
         import mongomock
 
-        collection = mongomock.MongoClient()["crudql"][args.table]
+        collection: Any = mongomock.MongoClient()["crudql"][args.table]
         return sources.Mongo.from_records(collection, records, model=model)
     except ModuleNotFoundError as exc:
         raise missing(exc, "the mongo backend") from None
@@ -110,7 +110,9 @@ def _sql_url_source(args: argparse.Namespace, model: type[BaseModel], stdin: Tex
         return sources.SQL(engine, args.table, model=model)
     if exists and not args.replace:
         raise CLIError(f"table {args.table!r} exists; add --replace to load --data into it, or drop --data")
-    return sources.SQL.from_records(engine, _records(args, model, stdin), model=model, table_name=args.table, replace=True)
+    return sources.SQL.from_records(
+        engine, _records(args, model, stdin), model=model, table_name=args.table, replace=True
+    )
 
 
 def _mongo_url_source(args: argparse.Namespace, model: type[BaseModel], stdin: TextIO) -> Any:

@@ -13,7 +13,7 @@ excerpt (as the reference endpoint does); nothing a client sends yields a 500.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -51,12 +51,12 @@ def add_query_route(
             scope = None
             if scope_field is not None and request.path_params:
                 value = next(iter(request.path_params.values()))
-                scope = check_filter(Predicate("=", Field(tuple(scope_field.split("."))), (Literal(value),)), src.schema)
+                scope = check_filter(
+                    Predicate("=", Field(tuple(scope_field.split("."))), (Literal(value),)), src.schema
+                )
             page = run_query(page_request, src, limits=limits, scope=scope)
         except QueryError as err:
             return JSONResponse(status_code=400, content=str(err))
         return JSONResponse(page.to_json_dict())
 
     app.add_api_route(path, endpoint, methods=["GET"], name=name, response_model=None)
-
-

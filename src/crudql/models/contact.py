@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Annotated, ClassVar, Optional
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from ..values import rfc3339, utc
-
 
 Instant = Annotated[
     dt.datetime,
@@ -85,109 +84,109 @@ class EnrichmentStatus(str, Enum):
 
 
 class Opportunity(_Record):
-    amount: Optional[float] = None
-    close_date: Optional[str] = None  # YYYY-MM-DD, as Salesforce sends it
-    created_date: Optional[str] = None  # YYYY-MM-DDTHH:MM:SS.000+0000
-    currency_iso_code: Optional[str] = None
-    id: Optional[str] = None
-    name: Optional[str] = None
-    owner_email: Optional[str] = None
-    owner_name: Optional[str] = None
-    probability: Optional[float] = None  # 0-100
-    stage_name: Optional[str] = None
+    amount: float | None = None
+    close_date: str | None = None  # YYYY-MM-DD, as Salesforce sends it
+    created_date: str | None = None  # YYYY-MM-DDTHH:MM:SS.000+0000
+    currency_iso_code: str | None = None
+    id: str | None = None
+    name: str | None = None
+    owner_email: str | None = None
+    owner_name: str | None = None
+    probability: float | None = None  # 0-100
+    stage_name: str | None = None
 
 
 class Account(_Record):
-    created_date: Optional[str] = None  # YYYY-MM-DD
-    domain: Optional[str] = None
-    id: Optional[str] = None
-    industry: Optional[str] = None
-    name: Optional[str] = None
-    opportunities: Optional[list[Opportunity]] = None
-    source: Optional[str] = None  # "Predicted" or "Referral"
-    type: Optional[str] = None  # "Customer", "Prospect", "Target", ...
+    created_date: str | None = None  # YYYY-MM-DD
+    domain: str | None = None
+    id: str | None = None
+    industry: str | None = None
+    name: str | None = None
+    opportunities: list[Opportunity] | None = None
+    source: str | None = None  # "Predicted" or "Referral"
+    type: str | None = None  # "Customer", "Prospect", "Target", ...
 
 
 class EngagementPoint(_Record):
-    cosell_deals: Optional[int] = None
-    opportunity_activity: Optional[int] = None
-    period: Optional[str] = None  # YYYY-MM
+    cosell_deals: int | None = None
+    opportunity_activity: int | None = None
+    period: str | None = None  # YYYY-MM
 
 
 class Location(_Record):
-    location: Optional[str] = None
-    region: Optional[str] = None
+    location: str | None = None
+    region: str | None = None
 
 
 class OppOwner(_Record):
-    email: Optional[str] = None
-    name: Optional[str] = None
+    email: str | None = None
+    name: str | None = None
 
 
 class CosellPartnerMetrics(_Record):
-    account_count: Optional[int] = None
-    accounts: Optional[list[Account]] = None
-    closed_lost_count: Optional[int] = None
-    closed_won_amount: Optional[dict[str, float]] = None  # by currency: {"USD": 500000.0}
-    closed_won_count: Optional[int] = None
-    engagement_time_series: Optional[list[EngagementPoint]] = None
-    inbound_referral_count: Optional[int] = None
-    industries: Optional[list[str]] = None
-    locations: Optional[list[Location]] = None
-    managed_domains: Optional[list[str]] = None
-    opp_owners: Optional[list[OppOwner]] = None
-    outbound_referral_count: Optional[int] = None
-    pipeline: Optional[dict[str, float]] = None  # by currency
-    source: Optional[str] = None
-    success_rate: Optional[float] = None  # None when nothing closed
+    account_count: int | None = None
+    accounts: list[Account] | None = None
+    closed_lost_count: int | None = None
+    closed_won_amount: dict[str, float] | None = None  # by currency: {"USD": 500000.0}
+    closed_won_count: int | None = None
+    engagement_time_series: list[EngagementPoint] | None = None
+    inbound_referral_count: int | None = None
+    industries: list[str] | None = None
+    locations: list[Location] | None = None
+    managed_domains: list[str] | None = None
+    opp_owners: list[OppOwner] | None = None
+    outbound_referral_count: int | None = None
+    pipeline: dict[str, float] | None = None  # by currency
+    source: str | None = None
+    success_rate: float | None = None  # None when nothing closed
 
 
 class WorkExperience(_Record):
-    current: Optional[bool] = None
-    end_date: Optional[Instant] = None
-    organization_name: Optional[str] = None
-    start_date: Optional[Instant] = None
-    title: Optional[str] = None
+    current: bool | None = None
+    end_date: Instant | None = None
+    organization_name: str | None = None
+    start_date: Instant | None = None
+    title: str | None = None
 
 
 class EnrichedInfo(_Record):
-    apollo_id: Optional[str] = None
-    is_primary: Optional[bool] = None
-    seniority: Optional[str] = None
-    work_experiences: Optional[list[WorkExperience]] = None
+    apollo_id: str | None = None
+    is_primary: bool | None = None
+    seniority: str | None = None
+    work_experiences: list[WorkExperience] | None = None
 
 
 class EnrichedContactInfo(_Record):
-    city: Optional[str] = None
-    company_domain: Optional[str] = None
-    company_name: Optional[str] = None
-    country: Optional[str] = None
-    creation_time: Optional[Instant] = None
-    email: Optional[str] = None
-    first_name: Optional[str] = None
-    id: Optional[str] = None
-    info: Optional[EnrichedInfo] = None
-    job_function: Optional[str] = None
-    job_title: Optional[str] = None
-    last_name: Optional[str] = None
-    last_update_time: Optional[Instant] = None
-    linked_in: Optional[str] = Field(default=None, alias="linkedIn")
-    name: Optional[str] = None
-    phone: Optional[str] = None
-    s3_key_picture: Optional[str] = Field(default=None, alias="s3KeyPicture")
-    status: Optional[EnrichmentStatus] = None
-    twitter: Optional[str] = None
+    city: str | None = None
+    company_domain: str | None = None
+    company_name: str | None = None
+    country: str | None = None
+    creation_time: Instant | None = None
+    email: str | None = None
+    first_name: str | None = None
+    id: str | None = None
+    info: EnrichedInfo | None = None
+    job_function: str | None = None
+    job_title: str | None = None
+    last_name: str | None = None
+    last_update_time: Instant | None = None
+    linked_in: str | None = Field(default=None, alias="linkedIn")
+    name: str | None = None
+    phone: str | None = None
+    s3_key_picture: str | None = Field(default=None, alias="s3KeyPicture")
+    status: EnrichmentStatus | None = None
+    twitter: str | None = None
 
 
 class ContactInfo(_Record):
-    company_location: Optional[str] = None
-    company_name: Optional[str] = None
-    cosell_partner_metrics: Optional[CosellPartnerMetrics] = None
-    enriched_contact_info: Optional[EnrichedContactInfo] = None
-    last_modified_by: Optional[str] = None
-    partner: Optional[Partner] = None
-    phone_number: Optional[str] = None
-    role: Optional[str] = None
+    company_location: str | None = None
+    company_name: str | None = None
+    cosell_partner_metrics: CosellPartnerMetrics | None = None
+    enriched_contact_info: EnrichedContactInfo | None = None
+    last_modified_by: str | None = None
+    partner: Partner | None = None
+    phone_number: str | None = None
+    role: str | None = None
 
 
 class Contact(_Record):
@@ -198,12 +197,12 @@ class Contact(_Record):
         ("organization_id", "creation_time"),
     )
 
-    company_contact_id: Optional[str] = Field(default=None, alias="companyContactId")
-    creation_time: Optional[Instant] = None
-    email_address: Optional[str] = None
+    company_contact_id: str | None = Field(default=None, alias="companyContactId")
+    creation_time: Instant | None = None
+    email_address: str | None = None
     id: str
-    info: Optional[ContactInfo] = None
-    last_update_time: Optional[Instant] = None
-    name: Optional[str] = None
-    organization_id: Optional[str] = Field(default=None, alias="organizationID")
-    tags: Optional[list[str]] = None
+    info: ContactInfo | None = None
+    last_update_time: Instant | None = None
+    name: str | None = None
+    organization_id: str | None = Field(default=None, alias="organizationID")
+    tags: list[str] | None = None

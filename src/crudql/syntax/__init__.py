@@ -1,7 +1,7 @@
 """Text -> AST: the lisp and JSON filter syntaxes, the sort syntaxes, and the printers back."""
 
-from .lisp import parse_lisp
 from .json_filter import parse_json_filter
+from .lisp import parse_lisp
 from .printer import format_literal, sort_to_json, sort_to_simple, to_json, to_json_value, to_lisp
 from .sort import SORT_STYLES, parse_sort_text
 

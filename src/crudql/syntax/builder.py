@@ -18,8 +18,8 @@ from ..errors import ArityError, QuerySyntaxError, QueryTypeError, UnknownOperat
 from ..operators import ArgKind, Form, Operator, lookup, suggest_operator
 
 __all__ = [
-    "Symbol",
     "SURROGATE",
+    "Symbol",
     "build",
     "build_op",
     "check_arity",
@@ -89,18 +89,14 @@ def _as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:
     if kind is ArgKind.LIST:
         if isinstance(raw, ListValue):
             return raw
-        raise QuerySyntaxError.at(
-            f"'{op.name}' expects a list of values like (\"a\" \"b\"), found {describe(raw)}", span
-        )
+        raise QuerySyntaxError.at(f'\'{op.name}\' expects a list of values like ("a" "b"), found {describe(raw)}', span)
     if isinstance(raw, Literal):
         if kind in (ArgKind.PATTERN, ArgKind.STRING) and not isinstance(raw.value, str):
             raise QueryTypeError.at(f"'{op.name}' expects a string, found {describe(raw)}", span)
         if kind is ArgKind.PATTERN:
             _check_pattern(raw)
         if raw.value is None and not op.null_value:
-            raise QueryTypeError.at(
-                f"'{op.name}' cannot take null; test for null with (is-null f) or (= f null)", span
-            )
+            raise QueryTypeError.at(f"'{op.name}' cannot take null; test for null with (is-null f) or (= f null)", span)
         return raw
     if isinstance(raw, Symbol):
         hint = "strings need double quotes"

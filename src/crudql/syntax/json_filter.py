@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..ast import Expr, ListValue, Literal
 from ..errors import LimitError, QueryError, QuerySyntaxError, QueryTypeError

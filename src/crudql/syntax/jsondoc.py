@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -25,21 +25,21 @@ from ..errors import LimitError, QueryError, QuerySyntaxError, QueryTypeError
 from ..limits import Limits
 
 __all__ = [
-    "Pairs",
-    "PositionedStr",
-    "PositionedInt",
-    "PositionedFloat",
-    "PositionedList",
-    "Constant",
     "FAILED",
     "LIST_TYPES",
+    "Constant",
+    "Pairs",
+    "PositionedFloat",
+    "PositionedInt",
+    "PositionedList",
+    "PositionedStr",
+    "check_decoded_depth",
     "decode",
     "decode_positioned",
-    "prescan",
-    "check_decoded_depth",
     "is_list",
     "is_object",
     "plain",
+    "prescan",
 ]
 
 
@@ -202,7 +202,7 @@ class _PositionedTransformer(Transformer[Any, Any]):
         return (self._item(c[0]), self._item(c[2]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser() -> Lark:
     grammar = resources.files("crudql.syntax.grammar").joinpath("json.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", transformer=_PositionedTransformer(), maybe_placeholders=False)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 from lark import Lark, Transformer
 from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
@@ -26,7 +27,7 @@ from ..limits import Limits
 from ..operators import ArgKind, lookup
 from .builder import SURROGATE, Symbol, build, describe, span_of
 
-__all__ = ["parse_lisp", "lex_lisp"]
+__all__ = ["lex_lisp", "parse_lisp"]
 
 _LISP_TOKEN = re.compile(
     r"""
@@ -53,7 +54,7 @@ class _Tok:
     Lighter than `lark.Token` (a str subclass), which matters on the hot path.
     """
 
-    __slots__ = ("type", "value", "start_pos", "end_pos")
+    __slots__ = ("end_pos", "start_pos", "type", "value")
     line = column = end_line = end_column = None
 
     def __init__(self, type_: str, value: Any, start: int, end: int) -> None:
@@ -79,7 +80,7 @@ def _decode_string(raw: str, start: int) -> str:
         # `json` reports a bad \uXXXX at its 'u'; point at the backslash like other bad escapes.
         at = exc.pos - 1 if raw[exc.pos : exc.pos + 1] == "u" and raw[exc.pos - 1 : exc.pos] == "\\" else exc.pos
         raise QuerySyntaxError(
-            "invalid escape in string; use JSON escapes: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
+            'invalid escape in string; use JSON escapes: \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX',
             position=start + at,
             length=2,
         ) from None
@@ -274,7 +275,7 @@ _TOKEN_WORDS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lisp_parser() -> Lark:
     grammar = resources.files("crudql.syntax.grammar").joinpath("lisp.lark").read_text(encoding="utf-8")
     return Lark(
@@ -323,9 +324,7 @@ def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
     Only runs on the error path."""
     if not isinstance(error, UnknownOperatorError) or error.position is None:
         return error
-    head = next(
-        (i for i, t in enumerate(tokens) if t.type == "HEAD" and t.value[1].start == error.position), None
-    )
+    head = next((i for i, t in enumerate(tokens) if t.type == "HEAD" and t.value[1].start == error.position), None)
     if head is None:
         return error
     depth, count, j = 0, 0, head - 1  # count the items before this form in the enclosing one

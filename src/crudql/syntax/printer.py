@@ -14,7 +14,7 @@ from typing import Any
 from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, Scalar, SortKey
 from ..values import rfc3339
 
-__all__ = ["to_lisp", "to_json", "to_json_value", "sort_to_simple", "sort_to_json", "format_literal"]
+__all__ = ["format_literal", "sort_to_json", "sort_to_simple", "to_json", "to_json_value", "to_lisp"]
 
 _BARE_FIELD = re.compile(r"[A-Za-z_$][^\s()\[\]\";]*\Z")
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..ast import SortKey, Span
 from ..errors import LimitError, QueryError, SortError
@@ -122,7 +123,9 @@ def _parse_json(text: Any, limits: Limits, check: CheckKeys) -> list[SortKey]:
 
 def _json_keys(node: Any) -> list[SortKey]:
     if not jsondoc.is_list(node):
-        raise SortError.at('a JSON sort is a list like [{"field": "name", "order": "desc"}] or ["-name"]', span_of(node))
+        raise SortError.at(
+            'a JSON sort is a list like [{"field": "name", "order": "desc"}] or ["-name"]', span_of(node)
+        )
     keys = []
     for item in node:
         if jsondoc.is_object(item):
@@ -142,7 +145,9 @@ def _object_key(item: jsondoc.Pairs) -> SortKey:
         raise SortError.at("a sort key object repeats a key", span_of(item))
     unknown = sorted(set(pairs) - {"field", "order"})
     if unknown:
-        raise SortError.at(f'unknown key {json.dumps(unknown[0])} in a sort key; use "field" and "order"', span_of(item))
+        raise SortError.at(
+            f'unknown key {json.dumps(unknown[0])} in a sort key; use "field" and "order"', span_of(item)
+        )
     f = pairs.get("field")
     if not isinstance(f, str) or not f.strip():
         raise SortError.at('a sort key object needs "field": a field name', span_of(item))

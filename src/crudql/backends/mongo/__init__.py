@@ -1,10 +1,10 @@
 """The MongoDB backend: checked filters and sorts compiled to pymongo queries, and the source.
 
-    documents  how records are stored (alias-shaped documents, instants as dates or text)
-    regex      LIKE and literal text as regexes that cannot backtrack
-    logic      $and / $or / $nor structure and constant folding
-    compiler   the filter and sort compiler
-    source     `crudql.sources.Mongo`
+documents  how records are stored (alias-shaped documents, instants as dates or text)
+regex      LIKE and literal text as regexes that cannot backtrack
+logic      $and / $or / $nor structure and constant folding
+compiler   the filter and sort compiler
+source     `crudql.sources.Mongo`
 """
 
 from .compiler import FilterCompiler, compile_filter, compile_sort, explain, explain_json

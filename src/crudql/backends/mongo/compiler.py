@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ...ast import And, Expr, Field, Not, Or, Predicate, Quantified, SortKey
 from ...fieldtypes import FieldType, Kind
 from ...patterns import parse_like
 from ...values import instant_text
-from ..base import Compiler
+from ..base import Compiler, text_of, value_of, values_of
 from .documents import addressable, codec
 from .logic import Compiled, Filter, all_of, any_of, as_filter, negate
 from .regex import END, escape, like_regex, regex, uses_dot
@@ -49,7 +50,7 @@ _MONGO_ORDER = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _INEXACT_ORDER = {"<": "$lte", "<=": "$lte", ">": "$gt", ">=": "$gt"}
 
 
-class FilterCompiler(Compiler[None, Compiled, Compiled]):
+class FilterCompiler(Compiler[Any, Compiled, Compiled]):
     """Compiles a checked filter AST into a MongoDB filter, one small method per node kind
     and per operator. Paths are relative to the current document; inside `any`/`all` the
     element is the current document (`$elemMatch`), so the same methods serve both."""
@@ -62,16 +63,16 @@ class FilterCompiler(Compiler[None, Compiled, Compiled]):
 
     # ------------------------------------------------------------------ node kinds
 
-    def visit_and(self, node: And, ctx: None) -> Compiled:
+    def visit_and(self, node: And, ctx: Any) -> Compiled:
         return all_of(self.visit(c, ctx) for c in node.children)
 
-    def visit_or(self, node: Or, ctx: None) -> Compiled:
+    def visit_or(self, node: Or, ctx: Any) -> Compiled:
         return any_of(self.visit(c, ctx) for c in node.children)
 
-    def visit_not(self, node: Not, ctx: None) -> Compiled:
+    def visit_not(self, node: Not, ctx: Any) -> Compiled:
         return negate(self.visit(node.child, ctx))
 
-    def visit_quantified(self, node: Quantified, ctx: None) -> Compiled:
+    def visit_quantified(self, node: Quantified, ctx: Any) -> Compiled:
         if node.op == "any":
             return self._some_element(node.field, self.visit(node.condition, ctx))
         # MongoDB: no "every element" operator ($all of $elemMatch needs one element per
@@ -88,7 +89,7 @@ class FilterCompiler(Compiler[None, Compiled, Compiled]):
             return {path + ".0": {"$exists": True}}
         return {path: {"$elemMatch": condition}}
 
-    def visit_predicate(self, node: Predicate, ctx: None) -> Compiled:
+    def visit_predicate(self, node: Predicate, ctx: Any) -> Compiled:
         path = field_path(node.field)
         if path is None:
             return self.holds_when_missing(node)  # a field MongoDB cannot address is missing
@@ -132,10 +133,10 @@ class FilterCompiler(Compiler[None, Compiled, Compiled]):
         return {path: test}
 
     def op_eq(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        if args[0].value is None:
+        f = node.field
+        if value_of(node) is None:
             return self.op_is_null(node, path)
-        stored, exact = self.value(args[0].value)
+        stored, exact = self.value(value_of(node))
         if not exact:
             return False
         # MongoDB: always {$eq: v}, never {path: v}: a value can never be read as operators.
@@ -150,32 +151,32 @@ class FilterCompiler(Compiler[None, Compiled, Compiled]):
         return self._scalar(path, f, {(_MONGO_ORDER if exact else _INEXACT_ORDER)[symbol]: stored})
 
     def op_lt(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        return self._order(path, f, "<", args[0].value)
+        f = node.field
+        return self._order(path, f, "<", value_of(node))
 
     def op_lte(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        return self._order(path, f, "<=", args[0].value)
+        f = node.field
+        return self._order(path, f, "<=", value_of(node))
 
     def op_gt(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        return self._order(path, f, ">", args[0].value)
+        f = node.field
+        return self._order(path, f, ">", value_of(node))
 
     def op_gte(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        return self._order(path, f, ">=", args[0].value)
+        f = node.field
+        return self._order(path, f, ">=", value_of(node))
 
     def op_between(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        low = self._order(path, f, ">=", args[0].value)
-        high = self._order(path, f, "<=", args[1].value)
+        f = node.field
+        low = self._order(path, f, ">=", value_of(node))
+        high = self._order(path, f, "<=", value_of(node, 1))
         if isinstance(low, bool) or isinstance(high, bool):
             return all_of((low, high))
         return {path: {**low[path], **high[path]}}  # one field test: {$gte: lo, $lte: hi}
 
     def op_in(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        values = args[0].values
+        f = node.field
+        values = values_of(node)
         present = self.exact_values(v for v in values if v is not None)
         test = self._scalar(path, f, {"$in": present}) if present else False
         if None not in values:
@@ -193,8 +194,8 @@ class FilterCompiler(Compiler[None, Compiled, Compiled]):
         return self._scalar(path, f, regex(source, ignore_case, node.args[0].span, dotall=dotall))
 
     def op_like(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        pattern = parse_like(args[0].value)
+        f = node.field
+        pattern = parse_like(text_of(node))
         literal = pattern.literal()
         if literal is not None:
             return self._scalar(path, f, {"$eq": literal})  # no wildcard: plain equality
@@ -202,31 +203,31 @@ class FilterCompiler(Compiler[None, Compiled, Compiled]):
         return self._text(path, f, source, False, node, dotall=uses_dot(source))
 
     def op_ilike(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        source = like_regex(parse_like(args[0].value), fold=True)
+        f = node.field
+        source = like_regex(parse_like(text_of(node)), fold=True)
         return self._text(path, f, source, True, node, dotall=uses_dot(source))
 
     def op_contains(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
+        f = node.field
         if _kind(f.type) is Kind.ARRAY:
             return self.op_has(node, path)
-        return self._text(path, f, escape(args[0].value), False, node)
+        return self._text(path, f, escape(text_of(node)), False, node)
 
     def op_icontains(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        source = escape(args[0].value, fold=True)
+        f = node.field
+        source = escape(text_of(node), fold=True)
         if _kind(f.type) is Kind.ARRAY:
             # Case-insensitive element equality. MongoDB: a $regex on an array tests elements.
-            return self._array(path, f, regex("^" + source + END, True, args[0].span))
+            return self._array(path, f, regex("^" + source + END, True, node.args[0].span))
         return self._text(path, f, source, True, node)
 
     def op_starts_with(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        return self._text(path, f, "^" + escape(args[0].value), False, node)
+        f = node.field
+        return self._text(path, f, "^" + escape(text_of(node)), False, node)
 
     def op_ends_with(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        return self._text(path, f, escape(args[0].value) + END, False, node)
+        f = node.field
+        return self._text(path, f, escape(text_of(node)) + END, False, node)
 
     # ------------------------------------------------------------------ array tests
 
@@ -239,23 +240,23 @@ class FilterCompiler(Compiler[None, Compiled, Compiled]):
         return {path: test}
 
     def op_has(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        stored, exact = self.value(args[0].value)
+        f = node.field
+        stored, exact = self.value(value_of(node))
         return self._array(path, f, {"$eq": stored}) if exact else False
 
     def op_has_any(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        values = self.exact_values(args[0].values)
+        f = node.field
+        values = self.exact_values(values_of(node))
         return self._array(path, f, {"$in": values}) if values else False
 
     def op_has_all(self, node: Predicate, path: str) -> Compiled:
-        f, args = node.field, node.args
-        if not args[0].values:
+        f = node.field
+        if not values_of(node):
             # The empty conjunction is true, even for a missing array. MongoDB: `$all: []`
             # matches nothing (mongomock: everything), so it is never sent.
             return True
-        values = self.exact_values(args[0].values)
-        if len(values) < len(args[0].values):
+        values = self.exact_values(values_of(node))
+        if len(values) < len(values_of(node)):
             return False
         return self._array(path, f, {"$all": values})
 
@@ -325,8 +326,10 @@ def _extended_json(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {value!r}")
 
 
-def explain_json(where: Expr | None, order: Sequence[SortKey] = (), *, instants: str = "date", indent: int | None = 2) -> str:
+def explain_json(
+    where: Expr | None, order: Sequence[SortKey] = (), *, instants: str = "date", indent: int | None = 2
+) -> str:
     """`explain` as MongoDB (relaxed) Extended JSON text, ready to paste into mongosh."""
-    return json.dumps(explain(where, order, instants=instants), default=_extended_json, ensure_ascii=False, indent=indent)
-
-
+    return json.dumps(
+        explain(where, order, instants=instants), default=_extended_json, ensure_ascii=False, indent=indent
+    )

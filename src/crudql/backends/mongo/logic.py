@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Union
 
-__all__ = ["Compiled", "Filter", "MATCH_NONE", "all_of", "any_of", "as_filter", "negate"]
+__all__ = ["MATCH_NONE", "Compiled", "Filter", "all_of", "any_of", "as_filter", "negate"]
 
 Filter = dict[str, Any]
 # A compiled expression: a filter document, or a constant (True: every document, False: none).
@@ -62,9 +62,9 @@ def negate(part: Compiled) -> Compiled:
     if list(part) == ["$nor"]:
         return any_of(part["$nor"])  # (not (nor a b)) is (or a b): also keeps nesting shallow
     if len(part) == 1:
-        (path, test), = part.items()
+        ((path, test),) = part.items()
         if not path.startswith("$") and isinstance(test, dict) and len(test) == 1:
-            (op, value), = test.items()
+            ((op, value),) = test.items()
             if op in _OPPOSITE:
                 return {path: {_OPPOSITE[op]: value}}
     return {"$nor": [part]}

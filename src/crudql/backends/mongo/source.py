@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -15,7 +15,7 @@ from .compiler import FilterCompiler, compile_sort, explain
 from .documents import codec, from_document, to_document
 from .logic import as_filter
 
-__all__ = ["MongoSource", "SIMPLE_COLLATION"]
+__all__ = ["SIMPLE_COLLATION", "MongoSource"]
 
 
 # MongoDB: a collection may have a default collation (say, case-insensitive English), which
@@ -27,11 +27,11 @@ def _has_default_collation(collection: Any) -> bool:
     """Whether the collection was created with a non-simple default collation."""
     try:
         infos = list(collection.database.list_collections(filter={"name": collection.name}))
-    except Exception:  # noqa: BLE001 - engines without listCollections (mongomock, montydb) have no collations
+    except Exception:
         return False
     options = infos[0].get("options", {}) if infos else {}
     collation = options.get("collation") if isinstance(options, Mapping) else None
-    return bool(collation) and collation.get("locale") != "simple"
+    return isinstance(collation, Mapping) and bool(collation) and collation.get("locale") != "simple"
 
 
 class MongoSource:
@@ -74,8 +74,7 @@ class MongoSource:
         """Validate the records with the model, store them in `collection`, return the source."""
         source = cls(collection, model, instants=instants, simple_collation=simple_collation)
         documents = [
-            to_document(record, source.model, instants=source.instants)
-            for record in validated(source.model, records)
+            to_document(record, source.model, instants=source.instants) for record in validated(source.model, records)
         ]
         if documents:
             collection.insert_many(documents)

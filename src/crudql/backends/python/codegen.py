@@ -13,14 +13,15 @@ schema and are checked to be plain ASCII identifiers.
 from __future__ import annotations
 
 import keyword
+from collections.abc import Callable
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
 from ...ast import Field
 from ...fieldtypes import Kind
 from . import values
 
-__all__ = ["Codegen", "MODEL", "DICT", "SHAPES"]
+__all__ = ["DICT", "MODEL", "SHAPES", "Codegen"]
 
 MODEL = "model"
 DICT = "dict"
@@ -46,7 +47,12 @@ class Codegen:
             "_dict": dict,
             "_list": list,
             "__builtins__": {
-                "any": any, "all": all, "map": map, "isinstance": isinstance, "str": str, "getattr": getattr,
+                "any": any,
+                "all": all,
+                "map": map,
+                "isinstance": isinstance,
+                "str": str,
+                "getattr": getattr,
             },
         }
         self.functions: list[str] = []
@@ -70,7 +76,7 @@ class Codegen:
 
     def load(self, name: str) -> Callable[..., Any]:
         """Compile the functions written so far and return the one named `name`."""
-        exec(compile(self.source(), "<crudql filter>", "exec"), self.namespace)  # noqa: S102 - no client text
+        exec(compile(self.source(), "<crudql filter>", "exec"), self.namespace)
         return self.namespace[name]  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- field access
@@ -133,7 +139,11 @@ class Codegen:
                 expr = self.read(var, name, keyed)  # the record itself is never None
                 continue
             temp = self.temp()
-            guard = f"({temp} := {expr}).__class__ is _dict" if self.needs_dict(keyed) else f"({temp} := {expr}) is not None"
+            guard = (
+                f"({temp} := {expr}).__class__ is _dict"
+                if self.needs_dict(keyed)
+                else f"({temp} := {expr}) is not None"
+            )
             expr = f"({self.read(temp, name, keyed)} if {guard} else None)"
         expr = self.normalize(f, expr)
         if f.type is None or f.type.kind is Kind.ANY:

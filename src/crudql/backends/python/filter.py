@@ -7,14 +7,15 @@ wrong shape, is missing. One method per node kind and per operator, as in every 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ...ast import And, Expr, Field, Not, Or, Predicate, Quantified
 from ...fieldtypes import Kind
 from ...patterns import escape_like, like_matcher
-from ..base import Compiler
+from ..base import Compiler, text_of, value_of, values_of
 from .codegen import DICT, MODEL, SHAPES, Codegen
 
 __all__ = ["compile_filter", "compile_scan", "source_of"]
@@ -118,7 +119,7 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
     # -------------------------------------------------------------- one method per operator
 
     def op_eq(self, node: Predicate, ctx: _At) -> str:
-        f, value = node.field, node.args[0].value  # type: ignore[union-attr]
+        f, value = node.field, value_of(node)
         if value is None:
             return f"(not {self.exists(f, ctx.var)})"
         c = self.const(value)
@@ -139,7 +140,7 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
         return self._order(node.field, node.args[0].value, ctx.var, ">=")  # type: ignore[union-attr]
 
     def op_between(self, node: Predicate, ctx: _At) -> str:
-        f, low, high = node.field, node.args[0].value, node.args[1].value  # type: ignore[union-attr]
+        f, low, high = node.field, value_of(node, 0), value_of(node, 1)
         if self._kind(f) is Kind.ANY:
             return f"({self._order(f, low, ctx.var, '>=')} and {self._order(f, high, ctx.var, '<=')})"
         lo, hi = self.const(low), self.const(high)
@@ -147,12 +148,12 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
 
     def op_in(self, node: Predicate, ctx: _At) -> str:
         f, var = node.field, ctx.var
-        values = node.args[0].values  # type: ignore[union-attr]
+        values = values_of(node)
         present = [v for v in values if v is not None]
         if self._kind(f) is Kind.ANY:
             c = self.const(tuple(present))
             test = self.guarded(f, var, lambda v: f"any(_same({v}, x) for x in {c})")
-        elif len(present) <= 8 or self._kind(f) is Kind.ENUM and self.shape == MODEL:
+        elif len(present) <= 8 or (self._kind(f) is Kind.ENUM and self.shape == MODEL):
             # A short tuple beats hashing; and str-mixin enum members hash by name, so
             # they must meet their values through ==, never through a set.
             c = self.const(tuple(present))
@@ -165,10 +166,10 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
         return test
 
     def op_like(self, node: Predicate, ctx: _At) -> str:
-        return self._like(node.field, node.args[0].value, False, ctx.var)  # type: ignore[union-attr, arg-type]
+        return self._like(node.field, text_of(node), False, ctx.var)
 
     def op_ilike(self, node: Predicate, ctx: _At) -> str:
-        return self._like(node.field, node.args[0].value, True, ctx.var)  # type: ignore[union-attr, arg-type]
+        return self._like(node.field, text_of(node), True, ctx.var)
 
     def op_contains(self, node: Predicate, ctx: _At) -> str:
         if self._kind(node.field) is Kind.ARRAY:
@@ -177,13 +178,13 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
         return self.guarded(node.field, ctx.var, lambda v: f"isinstance({v}, str) and {c} in {v}")
 
     def op_icontains(self, node: Predicate, ctx: _At) -> str:
-        f, text = node.field, node.args[0].value  # type: ignore[union-attr]
-        assert isinstance(text, str)
+        f, text = node.field, text_of(node)
         if self._kind(f) is Kind.ARRAY:
             # Case-insensitive element equality: the element matches the text as a whole.
             m = self.const(like_matcher(escape_like(text), True))
             return self.guarded(
-                f, ctx.var,
+                f,
+                ctx.var,
                 lambda v: f"{self._is_list(v)} and any(isinstance(e, str) and {m}(e) is not None for e in {v})",
             )
         return self._like(f, "%" + escape_like(text) + "%", True, ctx.var)
@@ -204,7 +205,7 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
         return self.guarded(f, ctx.var, lambda v: f"{self._is_list(v)} and {c} in {self._elements(f, v)}")
 
     def op_has_any(self, node: Predicate, ctx: _At) -> str:
-        f, values = node.field, node.args[0].values  # type: ignore[union-attr]
+        f, values = node.field, values_of(node)
         if not values:
             return "False"
         if self._item_kind(f) is Kind.ANY:
@@ -213,12 +214,10 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
                 f, ctx.var, lambda v: f"{self._is_list(v)} and any(_same(e, x) for e in {v} for x in {c})"
             )
         c = self.const(frozenset(values))
-        return self.guarded(
-            f, ctx.var, lambda v: f"{self._is_list(v)} and not {c}.isdisjoint({self._elements(f, v)})"
-        )
+        return self.guarded(f, ctx.var, lambda v: f"{self._is_list(v)} and not {c}.isdisjoint({self._elements(f, v)})")
 
     def op_has_all(self, node: Predicate, ctx: _At) -> str:
-        f, values = node.field, node.args[0].values  # type: ignore[union-attr]
+        f, values = node.field, values_of(node)
         if not values:
             return "True"  # the empty conjunction, even for a missing array
         if self._item_kind(f) is Kind.ANY:

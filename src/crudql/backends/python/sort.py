@@ -8,8 +8,9 @@ the first key narrows the candidates, and stable sorts from the last key to the 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ...ast import Field, SortKey
 from .codegen import DICT, MODEL, Codegen

@@ -14,7 +14,7 @@ from typing import Any
 
 from ...values import UTC, parse_datetime
 
-__all__ = ["instant", "date", "enum_value", "same", "order_any", "typed_rank"]
+__all__ = ["date", "enum_value", "instant", "order_any", "same", "typed_rank"]
 
 
 @lru_cache(maxsize=65536)

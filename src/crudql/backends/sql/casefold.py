@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["fold", "fold_text", "FOLD_FROM", "FOLD_TO"]
+__all__ = ["FOLD_FROM", "FOLD_TO", "fold", "fold_text"]
 
 
 def _extra_cases() -> dict[int, tuple[int, ...]]:
@@ -44,7 +44,7 @@ FOLD_TO = "".join(_CLASS_REP[c] for c in sorted(_CLASS_REP))
 
 def _simple_lower(c: str) -> str:
     try:
-        import _sre
+        import _sre  # type: ignore[import-not-found]
 
         return chr(_sre.unicode_tolower(ord(c)))  # exactly what re.IGNORECASE uses
     except (ImportError, AttributeError):  # pragma: no cover - other Pythons

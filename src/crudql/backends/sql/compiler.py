@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from ...ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey
+from ...check.schema import Schema
 from ...errors import QueryError
 from ...fieldtypes import Kind
 from ...patterns import LikePattern, escape_like, parse_like
 from ..base import Compiler
-from ...check.schema import Schema
 from .dialects import dialect_for
 from .dialects.base import BIND_TYPES, SQLDialect
 from .elements import bind, binds, exists, junction
@@ -99,7 +99,7 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
     _MEMO_LIMIT = 4096
 
     def _memo(self, key: tuple[Any, ...], ref: Ref, build: Callable[[], Any]) -> Any:
-        if ref.doc is not None and not isinstance(ref.doc, sa.Column) or any(k for _, k in ref.steps):
+        if (ref.doc is not None and not isinstance(ref.doc, sa.Column)) or any(k for _, k in ref.steps):
             return build()
         found = self._memos.get(key)
         if found is None:
@@ -109,18 +109,27 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
         return found
 
     def scalar(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
-        return self._memo(("scalar", id(ref.column if ref.column is not None else ref.doc), ref.steps, ref.kind, family),
-                          ref, lambda: self.dialect.scalar(ref, family))
+        return self._memo(
+            ("scalar", id(ref.column if ref.column is not None else ref.doc), ref.steps, ref.kind, family),
+            ref,
+            lambda: self.dialect.scalar(ref, family),
+        )
 
     def ordered(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
         """The field's value as it compares with < and sorts."""
         shape = ref if family != "string" else Ref(Kind.STRING, ref.type, ref.column, ref.doc, ref.steps, ref.nullable)
-        return self._memo(("ordered", id(ref.column if ref.column is not None else ref.doc), ref.steps, ref.kind, family),
-                          ref, lambda: self.dialect.ordered(self.scalar(ref, family), shape))
+        return self._memo(
+            ("ordered", id(ref.column if ref.column is not None else ref.doc), ref.steps, ref.kind, family),
+            ref,
+            lambda: self.dialect.ordered(self.scalar(ref, family), shape),
+        )
 
     def present(self, ref: Ref) -> Test:
-        return self._memo(("present", id(ref.column if ref.column is not None else ref.doc), ref.steps),
-                          ref, lambda: self.dialect.present(ref))  # type: ignore[no-any-return]
+        return self._memo(
+            ("present", id(ref.column if ref.column is not None else ref.doc), ref.steps),
+            ref,
+            lambda: self.dialect.present(ref),
+        )  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- node kinds
 
@@ -244,8 +253,8 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             if not values:
                 return Const(False)
         column = self.scalar(ref)
-        bind = self.dialect.json_literal if ref.column is None else self.dialect.literal_value
-        bound = [bind(v, ref.kind) for v in values]
+        stored = self.dialect.json_literal if ref.column is None else self.dialect.literal_value
+        bound = [stored(v, ref.kind) for v in values]
         if len(bound) == 1:
             return Leaf(column == bind(bound[0], self.dialect.bind_type(ref, ref.kind)), column.is_(None))
         return Leaf(column.in_(binds(bound, self.dialect.bind_type(ref, ref.kind))), column.is_(None))
@@ -309,8 +318,8 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
         element = self.dialect.element_scalar(each, ref.item_kind)
         bound = [self.dialect.json_literal(v, ref.item_kind) for v in values]
         match = element.in_(binds(bound, BIND_TYPES.get(ref.item_kind, sa.String())))
-        found = sa.select(sa.func.count(sa.distinct(element))).select_from(each)
-        found = found.where(match if guard is None else sa.and_(guard, match)).scalar_subquery()
+        distinct = sa.select(sa.func.count(sa.distinct(element))).select_from(each)
+        found = distinct.where(match if guard is None else sa.and_(guard, match)).scalar_subquery()
         return Leaf(found == bind(len(bound), sa.Integer()))
 
     def _has_any(self, ref: Ref, values: list[Any]) -> Test:
@@ -384,8 +393,6 @@ def _list(node: Predicate) -> list[Any]:
     arg = node.args[0]
     assert isinstance(arg, ListValue)
     return list(arg.values)
-
-
 
 
 # ---------------------------------------------------------------------------- for hand-built queries

@@ -85,7 +85,7 @@ def binds(values: Sequence[Any], type_: sa.types.TypeEngine[Any]) -> list[Column
     return [bind(v, type_) for v in values]
 
 
-ONE = sa.literal_column("1")
+ONE: ColumnElement[Any] = sa.literal_column("1")
 
 
 def exists(from_: Any, where: ColumnElement[bool]) -> ColumnElement[bool]:

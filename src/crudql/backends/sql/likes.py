@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 from ...patterns import WILDCARD_ONE, LikePattern, escape_like
 
-__all__ = ["render_like", "render_glob", "pattern_literals"]
+__all__ = ["pattern_literals", "render_glob", "render_like"]
 
 
 def render_like(pattern: LikePattern, literal: Callable[[str], str] = escape_like) -> str:

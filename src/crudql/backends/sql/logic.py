@@ -16,7 +16,7 @@ from sqlalchemy.sql import ColumnElement
 
 from .elements import junction
 
-__all__ = ["Test", "Leaf", "Const", "AnyOf", "AllOf", "Negated"]
+__all__ = ["AllOf", "AnyOf", "Const", "Leaf", "Negated", "Test"]
 
 
 class Test:

@@ -10,7 +10,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ...fieldtypes import FieldType, Kind
 
-__all__ = ["Ref", "family", "FAMILY_KIND"]
+__all__ = ["FAMILY_KIND", "Ref", "family"]
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ class SQLSource:
         self.compiler = FilterCompiler(self.dialect, self.mapping)
         self.count_mode = count
         # Pass a Connection to control transactions yourself.
-        self._reader = (
+        self._reader: Engine | Connection = (
             bind.execution_options(isolation_level="AUTOCOMMIT")
             if isinstance(bind, Engine) and autocommit and self.dialect.autocommit_reads
             else bind
@@ -178,14 +178,22 @@ class SQLSource:
         return Statements(page, count)
 
     def explain(
-        self, where: Expr | None, order: Sequence[SortKey] = (), offset: int = 0, limit: int = 20, *, count: bool = False
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey] = (),
+        offset: int = 0,
+        limit: int = 20,
+        *,
+        count: bool = False,
     ) -> list[str]:
         """The engine's plan for the page (or count) query, as the dialect prints it."""
         stmts = self.statements(where, order)
         prefix = self.dialect.explain_prefix
         plan: list[str] = []
 
-        def explain_instead(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> tuple[str, Any]:
+        def explain_instead(
+            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+        ) -> tuple[str, Any]:
             return prefix + statement, parameters
 
         def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -209,7 +217,7 @@ class SQLSource:
         with self._connect() as conn:
             self.dialect.prepare(conn)
             try:
-                rows = conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}).all()
+                rows = list(conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}).all())
                 total = self._total(conn, stmts, rows, offset, limit)
             except sa.exc.DataError as exc:
                 # A value the database refused (the checks above should have caught it first).
@@ -217,7 +225,7 @@ class SQLSource:
         return [self._record(row) for row in rows], total
 
     def _total(self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int) -> int:
-        if rows and len(rows) < limit or (not rows and offset == 0):
+        if (rows and len(rows) < limit) or (not rows and offset == 0):
             return offset + len(rows)  # the page shows the end of the matches
         if rows and self.count_mode == "window":
             return int(rows[0][-1])
@@ -239,8 +247,8 @@ class SQLSource:
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
-        if isinstance(self.bind, Connection):
-            yield self.bind  # the caller owns transactions
+        if isinstance(self._reader, Connection):
+            yield self._reader  # the caller owns transactions
         else:
             with self._reader.connect() as conn:
                 yield conn

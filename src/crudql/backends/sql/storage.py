@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from ...fieldtypes import FieldType, Kind
 from ...values import instant_text, parse_instant_text, utc
 
-__all__ = ["InstantText", "JSON_KINDS", "TEXT_STORED_KINDS", "UnstorableValue", "to_row", "storage_json"]
+__all__ = ["JSON_KINDS", "TEXT_STORED_KINDS", "InstantText", "UnstorableValue", "storage_json", "to_row"]
 
 JSON_KINDS = frozenset({Kind.OBJECT, Kind.ARRAY, Kind.DICT, Kind.ANY})
 TEXT_STORED_KINDS = frozenset({Kind.STRING, Kind.ENUM})

@@ -24,7 +24,7 @@ from .storage import JSON_KINDS
 if TYPE_CHECKING:
     from .dialects.base import SQLDialect
 
-__all__ = ["ColumnInfo", "TableMapping", "table_for_model", "create_indexes", "default_table_name", "model_indexes"]
+__all__ = ["ColumnInfo", "TableMapping", "create_indexes", "default_table_name", "model_indexes", "table_for_model"]
 
 IndexSpec = Sequence[str | Sequence[str]]
 
@@ -91,9 +91,7 @@ class TableMapping:
                 continue
             self.fields[name] = ColumnInfo(column, sf.alias, sf.type)
         if missing:
-            raise ValueError(
-                f"table {table.name!r} has no column for {', '.join(missing)} of {schema.model.__name__}"
-            )
+            raise ValueError(f"table {table.name!r} has no column for {', '.join(missing)} of {schema.model.__name__}")
 
     def __getitem__(self, name: str) -> ColumnInfo:
         return self.fields[name]

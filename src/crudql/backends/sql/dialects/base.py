@@ -25,7 +25,7 @@ from ..logic import Test
 from ..refs import Ref
 from ..storage import JSON_KINDS, TEXT_STORED_KINDS
 
-__all__ = ["SQLDialect", "BIND_TYPES"]
+__all__ = ["BIND_TYPES", "SQLDialect"]
 
 # Bound parameter types of literals compared with JSON values (strings need none).
 BIND_TYPES: dict[Kind, sa.types.TypeEngine[Any]] = {
@@ -76,7 +76,13 @@ class SQLDialect:
             return self.text_type()
         if kind is Kind.DATETIME:
             return self.instant_type()
-        return {Kind.INT: sa.BigInteger(), Kind.FLOAT: sa.Double(), Kind.BOOL: sa.Boolean(), Kind.DATE: sa.Date()}[kind]
+        scalar: dict[Kind, sa.types.TypeEngine[Any]] = {
+            Kind.INT: sa.BigInteger(),
+            Kind.FLOAT: sa.Double(),
+            Kind.BOOL: sa.Boolean(),
+            Kind.DATE: sa.Date(),
+        }
+        return scalar[kind]
 
     def text_type(self) -> sa.types.TypeEngine[Any]:
         """Text that compares and sorts by code point."""
@@ -188,7 +194,9 @@ class SQLDialect:
         if ref.column is not None:
             if ref.kind not in TEXT_STORED_KINDS:
                 return expr  # a typed column (timestamptz, date) orders by value already
-            ctype = ref.column.type if self.engine_dialect is None else ref.column.type.dialect_impl(self.engine_dialect)
+            ctype = (
+                ref.column.type if self.engine_dialect is None else ref.column.type.dialect_impl(self.engine_dialect)
+            )
             if getattr(ctype, "collation", None) == self.ordering_collation:
                 return expr  # no COLLATE, so an index on the column serves the order
         return sa.collate(expr, self.ordering_collation)
