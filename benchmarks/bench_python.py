@@ -10,7 +10,7 @@ Prints, and writes to docs/benchmarks.md (section "## Python backend"):
     instances (target <= 1.15x);
 (b) crudql's compiled predicate alone (and its whole-list scan) vs a hand-written function
     doing the same checks;
-(c) cold lisp and cold JSON parse (`crudql.parse._parse_uncached`, without and with the schema
+(c) cold lisp and cold JSON parse (`crudql.parse.parse_filter_uncached`, without and with the schema
     check) vs pygeofilter's CQL2-text and CQL2-JSON parse of the equivalent filter (targets
     <= 0.5x and <= 1x);
 (d) a cached parse (`crudql.parse_filter` repeated; target <= 5 us);
@@ -37,10 +37,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import crudql
+import crudql.values
 from crudql import sample
 from crudql.backends.python import compile_filter, compile_scan
 from crudql.models import Contact
-from crudql.parse import _parse_uncached
+from crudql.parse import parse_filter_uncached as _parse_uncached
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -151,8 +152,8 @@ def page_q3(matches: list[Contact], offset: int, size: int) -> list[Contact]:
     return heapq.nsmallest(offset + size, matches, key=lambda m: (_present(m.name), m.id))[offset:]
 
 
-Q4_LOW = crudql.schema.parse_datetime("2024-01-01")
-Q4_HIGH = crudql.schema.parse_datetime("2024-06-30T23:59:59Z")
+Q4_LOW = crudql.values.parse_datetime("2024-01-01")
+Q4_HIGH = crudql.values.parse_datetime("2024-06-30T23:59:59Z")
 
 
 def hand_q4(m: Contact) -> bool:
@@ -302,7 +303,7 @@ def _ids(items: Sequence[Any]) -> list[str]:
 
 
 def run_requests(models: list[Contact], repeat: int) -> list[Row]:
-    source = crudql.sources.InMemory(models)
+    source = crudql.sources.InMemory(models, model=Contact)
     rows = []
     for case in CASES:
         request = case.request()

@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import crudql
+import crudql.values
 from crudql.backends.sql import (
     FOLD_FROM,
     FOLD_TO,
@@ -94,10 +95,10 @@ _M = "$.cosellPartnerMetrics"
 
 
 def _instant(text: str) -> str:
-    return crudql.backends.sql.instant_text(crudql.schema.parse_datetime(text))  # type: ignore[arg-type]
+    return crudql.values.instant_text(crudql.values.parse_datetime(text))  # type: ignore[arg-type]
 
 
-# Hand-written SQL, same semantics as crudql (spec section 2), per dialect.
+# Hand-written SQL, same semantics as crudql (docs/spec/LANGUAGE.md §2), per dialect.
 SQLITE_SQL: dict[str, HandWritten] = {
     REQUESTS[0].name: HandWritten("", "id"),
     REQUESTS[1].name: HandWritten("organization_id = ?", "creation_time DESC, id", ("org_wayne",)),
@@ -164,7 +165,7 @@ POSTGRES_SQL: dict[str, HandWritten] = {
     REQUESTS[9].name: HandWritten(
         "creation_time >= %s AND creation_time <= %s",
         "creation_time DESC NULLS LAST, id",
-        (crudql.schema.parse_datetime("2025-06-01"), crudql.schema.parse_datetime("2025-06-30")),
+        (crudql.values.parse_datetime("2025-06-01"), crudql.values.parse_datetime("2025-06-30")),
     ),
 }
 
@@ -240,7 +241,7 @@ def measure(pairs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float
 
 def load(engine: sa.Engine, records: list[dict[str, Any]], table: str) -> tuple[SQLSource, float]:
     t = time.perf_counter()
-    source = SQLSource.from_records(engine, records, table_name=table, replace=True)
+    source = SQLSource.from_records(engine, records, Contact, table_name=table, replace=True)
     with engine.begin() as conn:
         for ddl in RECOMMENDED_INDEXES[engine.dialect.name]:
             conn.exec_driver_sql(ddl.format(t=table))
@@ -265,9 +266,9 @@ def run_engine(dialect: str, url: str, records: list[dict[str, Any]], repeat: in
     source, seconds = load(engine, records, table)
     raw = raw_connection(dialect, url)
     handwritten = SQLITE_SQL if dialect == "sqlite" else POSTGRES_SQL
-    cold = SQLSource(engine, source.table)
+    cold = SQLSource(engine, source.table, Contact)
     cold.STATEMENT_CACHE_SIZE = 0
-    window = SQLSource(engine, source.table, count="window")
+    window = SQLSource(engine, source.table, Contact, count="window")
     print(f"\n## {dialect}: {len(records):,} contacts (loaded with indexes in {seconds:.1f} s)\n")
     print("| request | matches | crudql ms | crudql (cold) ms | hand-written ms | ratio | ratio (cold) |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -1,17 +1,20 @@
-"""Input limits (spec section 6): length 10,000, depth 32 (each form and each list is a level,
+"""Input limits (docs/spec/LANGUAGE.md §6): length 10,000, depth 32 (each form and each list is a level,
 the same in lisp and JSON), list length 1,000, sort keys 32 — each configurable through
 `crudql.Limits`. At the limit passes, one over fails with code `limit`; far over never crashes."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 import crudql
 from crudql import Limits, QueryError, parse_filter, parse_sort
+from crudql.ast import And, ListValue, Not, Or, Predicate, Quantified
 from crudql.models import Contact
+from support.builders import P
 
 SCHEMA = crudql.Schema.from_model(Contact)
 
@@ -21,6 +24,18 @@ def limit_error(call: Callable[[], Any]) -> QueryError:
         call()
     assert exc.value.code == "limit", exc.value.message
     return exc.value
+
+
+def depth_of(node: Any) -> int:
+    """The depth of a parsed tree as the limit counts it: each form is a level, and so is a list."""
+    if isinstance(node, (And, Or)):
+        return 1 + max(depth_of(c) for c in node.children)
+    if isinstance(node, Not):
+        return 1 + depth_of(node.child)
+    if isinstance(node, Quantified):
+        return 1 + depth_of(node.condition)
+    assert isinstance(node, Predicate), node
+    return 1 + any(isinstance(a, ListValue) for a in node.args)
 
 
 def test_defaults() -> None:
@@ -97,7 +112,9 @@ JSON_BUILDERS = [array_nots, array_list_at, object_nots, object_ands, object_lis
 def test_lisp_depth(build: Callable[[int], str], limit: int) -> None:
     limits = Limits(max_depth=limit)
     kw = {} if limit == 32 else {"limits": limits}
-    assert parse_filter(build(limit), **kw) is not None
+    tree = parse_filter(build(limit), **kw)
+    assert depth_of(tree) == limit  # the whole nesting, nothing dropped
+    assert crudql.to_lisp(tree) == build(limit)
     e = limit_error(lambda: parse_filter(build(limit + 1), **kw))
     assert e.position is not None and e.line == 1
 
@@ -106,10 +123,11 @@ def test_lisp_depth(build: Callable[[int], str], limit: int) -> None:
 @pytest.mark.parametrize("limit", [32, 5, 2])
 def test_json_depth(build: Callable[[int], Any], limit: int) -> None:
     kw = {} if limit == 32 else {"limits": Limits(max_depth=limit)}
-    assert parse_filter(json.dumps(build(limit)), style="json", **kw) is not None
+    tree = parse_filter(json.dumps(build(limit)), style="json", **kw)
+    assert depth_of(tree) == limit  # the whole nesting, nothing dropped
     limit_error(lambda: parse_filter(json.dumps(build(limit + 1)), style="json", **kw))
     # Python objects obey the same limit.
-    assert parse_filter(build(limit), style="json", **kw) is not None
+    assert parse_filter(build(limit), style="json", **kw) == tree
     limit_error(lambda: parse_filter(build(limit + 1), style="json", **kw))
 
 
@@ -131,7 +149,8 @@ def test_depth_limit_applies_to_checked_trees() -> None:
     deep = "(any info.cosellPartnerMetrics.accounts " * 31 + "(exists id)" + ")" * 31
     with pytest.raises(QueryError):  # accounts have no accounts: an unknown field, not a crash
         parse_filter(deep, schema=SCHEMA)
-    assert parse_filter(lisp_nots(32).replace("(exists a)", "(exists tags)"), schema=SCHEMA) is not None
+    checked = parse_filter(lisp_nots(32).replace("(exists a)", "(exists tags)"), schema=SCHEMA)
+    assert depth_of(checked) == 32
 
 
 # --------------------------------------------------------------------------- length
@@ -140,7 +159,7 @@ def test_depth_limit_applies_to_checked_trees() -> None:
 def test_length_limit_exactly() -> None:
     at = '(= a "' + "x" * (10_000 - 8) + '")'
     assert len(at) == 10_000
-    assert parse_filter(at) is not None
+    assert parse_filter(at) == P("=", "a", "x" * (10_000 - 8))
     over = '(= a "' + "x" * (10_000 - 7) + '")'
     e = limit_error(lambda: parse_filter(over))
     assert "10,000" in e.message
@@ -151,17 +170,17 @@ def test_length_limit_exactly() -> None:
 def test_length_limit_json() -> None:
     at = json.dumps(["=", "a", "x" * (10_000 - 14)])
     assert len(at) == 10_000
-    assert parse_filter(at, style="json") is not None
+    assert parse_filter(at, style="json") == P("=", "a", "x" * (10_000 - 14))
     over = json.dumps(["=", "a", "x" * (10_000 - 13)])
     limit_error(lambda: parse_filter(over, style="json"))
 
 
 def test_length_limit_is_configurable() -> None:
     limits = Limits(max_length=20)
-    assert parse_filter('(= a "' + "x" * 12 + '")', limits=limits) is not None
+    assert parse_filter('(= a "' + "x" * 12 + '")', limits=limits) == P("=", "a", "x" * 12)
     limit_error(lambda: parse_filter('(= a "' + "x" * 13 + '")', limits=limits))
     big = '(= a "' + "x" * 20_000 + '")'
-    assert parse_filter(big, limits=Limits(max_length=30_000)) is not None
+    assert parse_filter(big, limits=Limits(max_length=30_000)) == P("=", "a", "x" * 20_000)
 
 
 def test_sort_length_limit() -> None:
@@ -174,10 +193,10 @@ def test_sort_length_limit() -> None:
 
 def test_list_length() -> None:
     at = "(in a (" + " 1" * 1000 + "))"
-    assert parse_filter(at) is not None
+    assert parse_filter(at) == P("in", "a", [1] * 1000)
     limit_error(lambda: parse_filter("(in a (" + " 1" * 1001 + "))"))
     limit_error(lambda: parse_filter("(in a [" + " 1" * 1001 + "])"))
-    assert parse_filter(json.dumps(["in", "a", [1] * 1000]), style="json") is not None
+    assert parse_filter(json.dumps(["in", "a", [1] * 1000]), style="json") == P("in", "a", [1] * 1000)
     limit_error(lambda: parse_filter(json.dumps(["in", "a", [1] * 1001]), style="json"))
     limit_error(lambda: parse_filter(json.dumps({"in": ["a", [1] * 1001]}), style="json"))
     limit_error(lambda: parse_filter(["in", "a", [1] * 1001], style="json"))
@@ -185,7 +204,7 @@ def test_list_length() -> None:
 
 def test_list_length_is_configurable() -> None:
     limits = Limits(max_list=3)
-    assert parse_filter('(has-any tags ("a" "b" "c"))', limits=limits) is not None
+    assert parse_filter('(has-any tags ("a" "b" "c"))', limits=limits) == P("has-any", "tags", ["a", "b", "c"])
     limit_error(lambda: parse_filter('(has-any tags ("a" "b" "c" "d"))', limits=limits))
     limit_error(lambda: parse_filter('["has-all", "tags", ["a", "b", "c", "d"]]', style="json", limits=limits))
 
@@ -247,7 +266,7 @@ def test_deep_json_objects() -> None:
     limit_error(lambda: parse_filter('{"a": ' * 200_000 + "1" + "}" * 200_000, style="json", limits=limits))
     limit_error(lambda: parse_filter('{"not": ' * 200_000, style="json", limits=limits))
     # Brackets inside strings are not nesting.
-    assert parse_filter(json.dumps(["=", "a", "[{" * 2000]), style="json") is not None
+    assert parse_filter(json.dumps(["=", "a", "[{" * 2000]), style="json") == P("=", "a", "[{" * 2000)
 
 
 def test_deep_python_objects() -> None:
@@ -269,7 +288,7 @@ def test_a_long_flat_and_is_fine() -> None:
     # Width is not depth: many children within the length limit parse without recursion trouble.
     text = "(or " + " ".join(f"(= a {i})" for i in range(1_000)) + ")"
     node = parse_filter(text, limits=Limits(max_length=20_000))
-    assert node is not None and len(node.children) == 1_000  # type: ignore[union-attr]
+    assert isinstance(node, Or) and len(node.children) == 1_000
     assert crudql.to_lisp(node) == text
     assert parse_filter(crudql.to_json(node), style="json", limits=Limits(max_length=20_000)) == node
 

@@ -7,7 +7,7 @@
 - sorts round-trip through `sort_to_simple` / `sort_to_json`.
 
 The strategies here are built from `crudql.ast` constructors and the spec alone (not from
-tests/strategies.py, which serves the backend tests).
+tests/support/strategies.py, which serves the backend tests).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import random
 from typing import Any
 
+import pytest
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
@@ -25,6 +26,9 @@ from crudql import QueryError, SortKey, parse_filter, parse_sort, sort_to_json, 
 from crudql.ast import And, Field, ListValue, Literal, Not, Or, Predicate, Quantified
 from crudql.models import Contact, EnrichmentStatus, Partner
 from crudql.operators import OPERATORS, ArgKind
+
+# Every test here is a hypothesis property; at the ci profile's 300 examples each they add up.
+pytestmark = pytest.mark.slow
 
 SCHEMA = crudql.Schema.from_model(Contact)
 UTC = dt.timezone.utc
@@ -344,7 +348,7 @@ def test_datetime_literals_become_utc_instants(value: dt.datetime) -> None:
 
 # --------------------------------------------------------------------------- nothing but QueryError
 
-SYNTAX = list('()[]{}";\\:,.*-+ \n\t0123456789eE') + ["null", "true", "and", "not", "=", "in", "\u00e9", "\x00", "\u2028"]
+SYNTAX = [*'()[]{}";\\:,.*-+ \n\t0123456789eE', "null", "true", "and", "not", "=", "in", "\u00e9", "\x00", "\u2028"]
 
 
 @st.composite

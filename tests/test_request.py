@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import SCHEMA, contacts, filter_texts, sort_texts
 
 import crudql
 from crudql.backends.python import compile_filter, sort_records
 from crudql.models import Contact
 from crudql.request import effective_sort
+from support.strategies import SCHEMA, contacts, filter_texts, sort_texts
 
 RECORDS = [
     {"id": f"c{i:02d}", "name": name, "organizationID": org}
@@ -121,6 +121,7 @@ def test_blank_and_null_filters_match_all() -> None:
         assert crudql.run_query(crudql.PageRequest(q=q, qs=qs), source).total_count == len(RECORDS)
 
 
+@pytest.mark.slow
 @given(contacts(), filter_texts(), sort_texts(), st.integers(1, 5))
 def test_pages_concatenate_to_the_full_ordered_result(
     records: list[dict[str, Any]], q: str, s: tuple[str, str], page_size: int

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 import crudql
 from crudql.ast import And, Expr, Not, Or, Predicate, Quantified
 from crudql.models import Contact
-from strategies import IDS, SCHEMA, contacts, filter_texts, filters, sorts
+from support.strategies import IDS, SCHEMA, contacts, filter_texts, filters, sorts
 
 
 def _walk(expr: Expr) -> list[Expr]:
@@ -50,6 +51,7 @@ def test_contacts_validate_with_unique_ids(records: list[dict[str, Any]]) -> Non
         assert Contact.model_validate(record).id == record["id"]
 
 
+@pytest.mark.slow
 def test_contacts_cover_missing_null_empty_and_full() -> None:
     tags: Counter[str] = Counter()
     partners: set[Any] = set()
@@ -85,6 +87,7 @@ def test_filters_are_checked_and_round_trip(expr: Expr) -> None:
     assert crudql.parse_filter(crudql.to_json(expr), "json", schema=SCHEMA) == expr
 
 
+@pytest.mark.slow
 def test_filters_use_every_operator_and_star_paths() -> None:
     ops: set[str] = set()
     texts: list[str] = []
@@ -118,6 +121,7 @@ def test_sorts_are_checked_distinct_scalar_keys(keys: list[crudql.SortKey]) -> N
 _HAS_PYTHON_BACKEND = importlib.util.find_spec("crudql.backends.python") is not None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _HAS_PYTHON_BACKEND, reason="crudql.backends.python is not written yet")
 def test_filters_split_the_generated_records() -> None:
     from crudql.backends.python import compile_filter

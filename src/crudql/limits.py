@@ -1,4 +1,4 @@
-"""Input limits (LANGUAGE.md §6, SERVICE.md §3). Over a limit is a `LimitError`, never a crash."""
+"""Input limits (docs/spec/LANGUAGE.md §6, docs/spec/SERVICE.md §3). Over a limit is a `LimitError`, never a crash."""
 
 from __future__ import annotations
 

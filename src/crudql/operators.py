@@ -65,7 +65,7 @@ class Operator:
         return (self.name, *self.aliases)
 
     def holds_when_missing(self, args: tuple[Any, ...]) -> bool:
-        """Whether this (positive) predicate is true for a missing or null field (LANGUAGE.md §2):
+        """Whether this (positive) predicate is true for a missing or null field (docs/spec/LANGUAGE.md §2):
         only the null tests, a null among `in`'s values and the empty conjunction hold."""
         if self.missing_holds:
             return True

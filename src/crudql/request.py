@@ -41,7 +41,7 @@ def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
 
 
 class PageRequest(BaseModel):
-    """The query parameters of a list endpoint (LANGUAGE.md §1).
+    """The query parameters of a list endpoint (docs/spec/LANGUAGE.md §1).
 
     Strings are accepted for the integers (they come from a URL); every violation raises
     `QueryError` with code `request`, never a pydantic `ValidationError`.

@@ -6,7 +6,7 @@
     app = FastAPI()
     add_query_route(app, "/org/{org_id}/contact/query", source, scope_field="organization_id")
 
-The route reads the six parameters of LANGUAGE.md §1 from the query string. Every client
+The route reads the six parameters of docs/spec/LANGUAGE.md §1 from the query string. Every client
 mistake is HTTP 400 whose body is a JSON string with the message, the place and a caret
 excerpt (as the reference endpoint does); nothing a client sends yields a 500.
 """

@@ -2,7 +2,7 @@
 
 The compiled query is plain pymongo API (`find`, `sort`, `skip`, `limit`, `count_documents`; no
 `$where`, no JavaScript, no `$expr`), so it runs unchanged on a real MongoDB, on mongomock and
-on montydb. MongoDB's own semantics already give most of LANGUAGE.md §2 (a comparison with a
+on montydb. MongoDB's own semantics already give most of docs/spec/LANGUAGE.md §2 (a comparison with a
 missing or null value is false, `$nor` is plain negation). Where they differ, the compiler
 works around the difference; each place is marked "MongoDB:" and listed in docs/mongo.md.
 
@@ -96,7 +96,7 @@ class FilterCompiler(Compiler[Any, Compiled, Compiled]):
         return self.predicate(node, path)
 
     def negate(self, leaf: Compiled) -> Compiled:
-        # != and nin are defined as negations (LANGUAGE.md §2): the same rule as `not`.
+        # != and nin are defined as negations (docs/spec/LANGUAGE.md §2): the same rule as `not`.
         return negate(leaf)
 
     # ------------------------------------------------------------------ values

@@ -1,6 +1,6 @@
 """Python backend: a checked filter compiled into a predicate (or a whole-list scan).
 
-Semantics (LANGUAGE.md §2): every test is false on a missing or null value, except the null
+Semantics (docs/spec/LANGUAGE.md §2): every test is false on a missing or null value, except the null
 tests; negations are plain `not`. A path through a missing object, or through a value of the
 wrong shape, is missing. One method per node kind and per operator, as in every backend.
 """

@@ -1,4 +1,4 @@
-"""Python backend: records in sort order, missing and null lowest (LANGUAGE.md §4).
+"""Python backend: records in sort order, missing and null lowest (docs/spec/LANGUAGE.md §4).
 
 A page needs only its first `offset + limit` records: with one direction for every key, a
 heap picks them in one pass over a generated composite key; with mixed directions a heap on

@@ -1,6 +1,6 @@
 """Unicode case folding exactly as Python's `re.IGNORECASE`, for SQL engines to reproduce.
 
-`ilike`/`icontains` must fold case for every Unicode letter in every backend (LANGUAGE.md §2),
+`ilike`/`icontains` must fold case for every Unicode letter in every backend (docs/spec/LANGUAGE.md §2),
 and the Python backend's answer is the reference. `re.IGNORECASE` matches two characters when
 their simple lowercase mappings are equal or are listed together in re's table of extra cases
 (s/ſ, σ/ς, θ/ϑ, ...). `fold` maps a character to one representative of that class; engines

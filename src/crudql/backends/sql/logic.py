@@ -1,4 +1,4 @@
-"""Two-valued logic over SQL's three values (LANGUAGE.md §2: never UNKNOWN).
+"""Two-valued logic over SQL's three values (docs/spec/LANGUAGE.md §2: never UNKNOWN).
 
 The compiler pushes every `not` down to the leaves (negation normal form). A positive leaf
 may be UNKNOWN where the language says false, which is harmless: AND, OR, EXISTS and WHERE are

@@ -49,7 +49,7 @@ class PostgresDialect(SQLDialect):
     _FAMILY_TYPES: ClassVar[dict[str, str]] = {"bool": "boolean", "number": "number", "string": "string"}
 
     def text_type(self) -> sa.types.TypeEngine[Any]:
-        return sa.Text(collation="C")  # code-point order (LANGUAGE.md §2)
+        return sa.Text(collation="C")  # code-point order (docs/spec/LANGUAGE.md §2)
 
     def json_type(self) -> sa.types.TypeEngine[Any]:
         return JSONB(none_as_null=True)

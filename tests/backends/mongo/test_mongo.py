@@ -1,4 +1,4 @@
-"""The MongoDB backend answers like spec section 2 and like the Python backend.
+"""The MongoDB backend answers like docs/spec/LANGUAGE.md §2 and like the Python backend.
 
 Three layers:
 - a small adversarial fixture (missing vs null vs empty, `%`/`_`/`\\`, unicode, instants
@@ -34,9 +34,9 @@ from crudql.backends.python import sort_records
 from crudql.models import Contact
 from crudql.request import PageRequest, effective_sort, run_query
 from crudql.sources import InMemory
-from strategies import SCHEMA, contacts, filter_texts, sort_texts
-from test_backend_python import CASES as CONFORMANCE  # the Python backend's hand-computed table
-from test_backend_python import FIXTURE as CONFORMANCE_FIXTURE
+from support.conformance import CASES as CONFORMANCE  # the Python backend's hand-computed table
+from support.conformance import FIXTURE as CONFORMANCE_FIXTURE
+from support.strategies import SCHEMA, contacts, filter_texts, sort_texts
 
 HAS_MONTYDB = importlib.util.find_spec("montydb") is not None
 ENGINES = [
@@ -175,7 +175,7 @@ def but(text: str) -> str:
 
 M = "info.cosellPartnerMetrics"
 ACC = f"{M}.accounts"
-# (filter in lisp, ids it matches), computed by hand from RECORDS and spec section 2.
+# (filter in lisp, ids it matches), computed by hand from RECORDS and docs/spec/LANGUAGE.md §2.
 CASES: list[tuple[str, str]] = [
     # equality and null tests
     ('(= organization_id "org-1")', "a1 a4"),
@@ -653,30 +653,37 @@ def _differential(engine: str, instants: str, records: list[dict[str, Any]], q: 
         collection.drop()
 
 
-@settings(max_examples=examples(1000), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(records=contacts(), q=filter_texts(), sort=sort_texts(), page=PAGES)
-def test_same_pages_as_python_mongomock(records: list[dict[str, Any]], q: str, sort: tuple[str, str], page: tuple[int, int]) -> None:
-    _differential("mongomock", "date", records, q, sort, page)
-
-
-@settings(max_examples=examples(500), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(records=contacts(), q=filter_texts(), sort=sort_texts(), page=PAGES)
-def test_same_pages_as_python_string_instants(
-    records: list[dict[str, Any]], q: str, sort: tuple[str, str], page: tuple[int, int]
-) -> None:
+# (engine, instants, most sort keys, examples under the ci profile); instants None: each example
+# draws "date" or "string".
+DIFFERENTIAL = [
+    pytest.param("mongomock", "date", 3, 1000, id="mongomock"),
     # Microsecond instants stored exactly: the Python backend runs on the very same records.
-    _differential("mongomock", "string", records, q, sort, page)
-
-
-@pytest.mark.skipif(not HAS_MONTYDB, reason="montydb is not installed")
-@settings(max_examples=examples(500), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(records=contacts(), q=filter_texts(), sort=sort_texts(max_size=1), page=PAGES, instants=st.sampled_from(["date", "string"]))
-def test_same_pages_as_python_montydb(
-    records: list[dict[str, Any]], q: str, sort: tuple[str, str], page: tuple[int, int], instants: str
-) -> None:
+    pytest.param("mongomock", "string", 3, 500, id="mongomock-string_instants"),
     # One sort key (plus the id tiebreak): montydb 2.5 mis-orders three or more keys when a
     # middle key ties across groups of the first one (docs/mongo.md).
-    _differential("montydb", instants, records, q, sort, page)
+    pytest.param(
+        "montydb", None, 1, 500, id="montydb", marks=pytest.mark.skipif(not HAS_MONTYDB, reason="montydb is not installed")
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("engine", "instants", "max_sort_keys", "ci_examples"), DIFFERENTIAL)
+def test_same_pages_as_python(engine: str, instants: str | None, max_sort_keys: int, ci_examples: int) -> None:
+    # Hypothesis runs inside the test so that each engine keeps its own example budget
+    # (settings cannot differ between the parameters of one decorated test).
+    @settings(max_examples=examples(ci_examples), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(
+        records=contacts(),
+        q=filter_texts(),
+        sort=sort_texts(max_size=max_sort_keys),
+        page=PAGES,
+        instants=st.sampled_from(["date", "string"]) if instants is None else st.just(instants),
+    )
+    def same_pages(records: list[dict[str, Any]], q: str, sort: tuple[str, str], page: tuple[int, int], instants: str) -> None:
+        _differential(engine, instants, records, q, sort, page)
+
+    same_pages()
 
 
 def test_montydb_multi_key_sort_bug_is_still_there() -> None:

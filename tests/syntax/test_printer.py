@@ -1,4 +1,4 @@
-"""`to_lisp` / `to_json` (spec section 3): canonical text, and `parse(to_x(ast)) == ast`."""
+"""`to_lisp` / `to_json` (docs/spec/LANGUAGE.md §3): canonical text, and `parse(to_x(ast)) == ast`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import crudql
 from crudql import parse_filter, to_json, to_lisp
 from crudql.ast import And, Field, Literal, Not, Or, Predicate, Quantified
 from crudql.models import Contact
-
-from builders import F, P  # noqa: E402  (tests/ is on sys.path)
+from support.builders import F, P
 
 SCHEMA = crudql.Schema.from_model(Contact)
 

@@ -8,8 +8,8 @@ fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import crudql  # noqa: E402
-from crudql.models import Contact  # noqa: E402
 from crudql.integrations.fastapi import add_query_route  # noqa: E402
+from crudql.models import Contact  # noqa: E402
 
 RECORDS = [
     {"id": "a", "organizationID": "org-1", "name": "Ann", "info": {"partner": "AWS"}},

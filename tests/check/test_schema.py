@@ -1,4 +1,4 @@
-"""Schemas from any pydantic v2 model (spec section 5): field resolution by Python name or alias,
+"""Schemas from any pydantic v2 model (docs/spec/LANGUAGE.md §5): field resolution by Python name or alias,
 nested models, lists of models, dicts, Optional, enums, Literal, datetimes and dates; literal
 coercion; operator-type rules; unknown fields with a did-you-mean."""
 
@@ -170,8 +170,12 @@ def test_a_model_may_refer_to_itself() -> None:
     Node.model_rebuild()
     schema = crudql.Schema.from_model(Node)
     node = parse_filter('(any children (= parent.parent.name "x"))', schema=schema)
-    assert node is not None
-    assert parse_filter('(= children.*.children.*.name "x")', schema=schema) is not None
+    assert isinstance(node, Quantified) and node.field.path == ("children",)
+    leaf = node.condition
+    assert isinstance(leaf, Predicate) and leaf.field.path == ("parent", "parent", "name")
+    assert leaf.field.type is not None and leaf.field.type.kind is Kind.STRING
+    star = parse_filter('(= children.*.children.*.name "x")', schema=schema)
+    assert star == parse_filter('(any children (any children (= name "x")))', schema=schema)
 
 
 # --------------------------------------------------------------------------- unknown fields
@@ -278,7 +282,15 @@ def test_operators_not_valid_for_the_type(text: str) -> None:
     ],
 )
 def test_operators_valid_for_the_type(text: str) -> None:
-    assert check(text) is not None
+    node = check(text)
+    # Accepted as written: the operator is kept (a * path becomes `any` around it) and the
+    # field carries its type from the schema.
+    while isinstance(node, Quantified):
+        assert node.op == "any" and node.field.type is not None and node.field.type.kind is Kind.ARRAY
+        node = node.condition
+    assert isinstance(node, Predicate)
+    assert node.op == text[1 : text.index(" ")]
+    assert node.field.type is not None
 
 
 # --------------------------------------------------------------------------- literal coercion
@@ -396,9 +408,13 @@ def test_equal_instants_give_equal_trees() -> None:
 
 
 def test_ordering_on_enums_compares_strings() -> None:
-    # Enums compare by their string value, so a bound need not be a member.
-    assert check('(< color "m")') is not None
-    assert check('(between color "a" "z")') is not None
+    # Enums compare by their string value, so a bound need not be a member: it stays a str.
+    below = check('(< color "m")')
+    assert isinstance(below, Predicate) and below.field.type is not None and below.field.type.kind is Kind.ENUM
+    assert [(a.value, type(a.value)) for a in below.args] == [("m", str)]  # type: ignore[union-attr]
+    between = check('(between color "a" "z")')
+    assert isinstance(between, Predicate)
+    assert [(a.value, type(a.value)) for a in between.args] == [("a", str), ("z", str)]  # type: ignore[union-attr]
 
 
 def test_a_datetime_literal_is_only_a_string_in_unchecked_trees() -> None:

@@ -1,6 +1,6 @@
 """Hypothesis strategies shared by the differential tests of every backend.
 
-    from strategies import contacts, filters, sorts      # tests/ is on sys.path under pytest
+    from support.strategies import contacts, filters, sorts  # tests/ is on pythonpath
 
 - `contacts()`  lists of alias-shaped `Contact` dicts with unique ids;
 - `filters()`   checked filter ASTs over `Contact` (`filter_texts()` gives their lisp text);
@@ -19,8 +19,9 @@ import copy
 import functools
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -29,21 +30,21 @@ from crudql.check.schema import Schema
 from crudql.models import Contact, EnrichmentStatus, Partner
 
 __all__ = [
-    "SCHEMA",
-    "contacts",
-    "contact",
-    "filters",
-    "filter_texts",
-    "sorts",
-    "sort_texts",
-    "like_escape",
     "IDS",
+    "INSTANTS",
     "NAMES",
-    "STRINGS",
-    "TAGS",
     "ORGS",
     "PARTNERS",
-    "INSTANTS",
+    "SCHEMA",
+    "STRINGS",
+    "TAGS",
+    "contact",
+    "contacts",
+    "filter_texts",
+    "filters",
+    "like_escape",
+    "sort_texts",
+    "sorts",
 ]
 
 SCHEMA = crudql.Schema.from_model(Contact)
@@ -222,16 +223,16 @@ TAGS_POOL: tuple[Any, ...] = (
 )
 
 _record = _object(
-    dict(
-        name=_leaf(NAMES),
-        emailAddress=_leaf(EMAILS),
-        organizationID=_leaf(ORGS),
-        companyContactId=_leaf(STRINGS),
-        creationTime=_leaf(INSTANTS),
-        lastUpdateTime=_leaf(INSTANTS),
-        tags=st.sampled_from(TAGS_POOL),
-        info=st.sampled_from(INFO_POOL),
-    )
+    {
+        "name": _leaf(NAMES),
+        "emailAddress": _leaf(EMAILS),
+        "organizationID": _leaf(ORGS),
+        "companyContactId": _leaf(STRINGS),
+        "creationTime": _leaf(INSTANTS),
+        "lastUpdateTime": _leaf(INSTANTS),
+        "tags": st.sampled_from(TAGS_POOL),
+        "info": st.sampled_from(INFO_POOL),
+    }
 )
 
 
@@ -395,7 +396,7 @@ def _list(values: list[Any]) -> str:
     return "(" + " ".join(_lit(v) for v in values) + ")"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _base_string(pool: tuple[Any, ...]) -> st.SearchStrategy[str]:
     """A string of the pool, half the time one holding `%`, `_`, `\\`, a quote or a newline when
     the pool has any (what a backend must escape; random substrings rarely catch them)."""
@@ -524,7 +525,7 @@ def _ops_for(f: _Field, depth: int) -> tuple[str, ...]:
     return ops if f.kind != OBJARRAY or depth > 0 else tuple(o for o in ops if o not in ("any", "all"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields_by_op(fields: tuple[_Field, ...], quantifiers: bool) -> dict[str, tuple[_Field, ...]]:
     out: dict[str, list[_Field]] = {}
     for f in fields:

@@ -1,4 +1,4 @@
-"""Sort expressions (spec section 4), both styles, their errors, and the printers."""
+"""Sort expressions (docs/spec/LANGUAGE.md §4), both styles, their errors, and the printers."""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ def test_dict_key_paths_are_sortable() -> None:
     assert parse_sort("-info.cosellPartnerMetrics.pipeline.USD", schema=SCHEMA) == keys(
         "-info.cosell_partner_metrics.pipeline.USD"
     )
-    assert parse_sort("info.cosellPartnerMetrics.pipeline.USD,-info.cosellPartnerMetrics.pipeline.EUR", schema=SCHEMA)
+    assert parse_sort("info.cosellPartnerMetrics.pipeline.USD,-info.cosellPartnerMetrics.pipeline.EUR", schema=SCHEMA) == keys(
+        "info.cosell_partner_metrics.pipeline.USD", "-info.cosell_partner_metrics.pipeline.EUR"
+    )
 
 
 def test_scalars_of_every_kind_are_sortable() -> None:

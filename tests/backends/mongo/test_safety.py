@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crudql
-from crudql.models import Contact
 from crudql.backends import mongo
 from crudql.backends.mongo import MongoSource, compile_filter
+from crudql.models import Contact
 from crudql.patterns import escape_like, like_matcher
 from crudql.request import PageRequest, run_query
-from strategies import SCHEMA, filters
+from support.strategies import SCHEMA, filters
 
 _names = itertools.count()
 
@@ -110,15 +110,15 @@ def pcre2_matches(test: dict[str, Any], values: list[str]) -> list[str]:
     data = "".join(v + "\0" for v in values).encode("utf-8")
     done = subprocess.run(args, input=data, capture_output=True, env=_UTF8, timeout=30)
     assert done.returncode in (0, 1), done.stderr.decode()  # 2: an error, e.g. a backtracking limit
-    return [v for v in done.stdout.decode("utf-8").split("\0")[:-1]]
+    return list(done.stdout.decode("utf-8").split("\0")[:-1])
 
 
 # ---------------------------------------------------------------------------- LIKE semantics
 
 # Regex metacharacters, LIKE wildcards and escapes, newlines, letters that fold beyond ASCII.
 # Iiİı: the one place where Python's and PCRE2's case folding differ (see mongo._FOLD_CLASS).
-PATTERN_CHARS = st.sampled_from(list("ab%_\\.*+?()[]{}|^$#-/ \n\tAéÉåÅßKIiİıſ") + ["\u212a", "\x00", "\x7f"])
-TEXT_CHARS = st.sampled_from(list("abAB.*()[]^$\\%_ \n\téÉåÅßkIiİısS") + ["\u212a", "\x7f", "ss"])
+PATTERN_CHARS = st.sampled_from([*"ab%_\\.*+?()[]{}|^$#-/ \n\tAéÉåÅßKIiİıſ", "\u212a", "\x00", "\x7f"])
+TEXT_CHARS = st.sampled_from([*"abAB.*()[]^$\\%_ \n\téÉåÅßkIiİısS", "\u212a", "\x7f", "ss"])
 
 
 def _valid_pattern(pattern: str) -> bool:
@@ -130,6 +130,7 @@ patterns = st.lists(PATTERN_CHARS, max_size=8).map("".join).filter(_valid_patter
 texts = st.lists(st.lists(TEXT_CHARS, max_size=7).map("".join), min_size=1, max_size=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(600), suppress_health_check=[HealthCheck.too_slow])
 @given(pattern=patterns, values=texts, op=st.sampled_from(["like", "ilike"]))
 def test_like_regex_matches_like_matcher_under_python_re(pattern: str, values: list[str], op: str) -> None:
@@ -139,6 +140,7 @@ def test_like_regex_matches_like_matcher_under_python_re(pattern: str, values: l
         assert python_re_matches(test, value) == bool(matcher(value)), (test, value)
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.lists(PATTERN_CHARS, max_size=5).map("".join), values=texts, op=st.sampled_from(
     ["contains", "icontains", "starts-with", "ends-with"]
@@ -155,6 +157,7 @@ def test_text_operators_match_python_semantics(text: str, values: list[str], op:
         assert python_re_matches(test, value) == bool(expected(value)), (test, value)
 
 
+@pytest.mark.slow
 @needs_pcre2
 @settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(pattern=patterns, values=texts, op=st.sampled_from(["like", "ilike"]))
@@ -180,7 +183,7 @@ def test_every_ascii_character_is_literal_under_pcre2(op: str) -> None:
 def test_every_ascii_character_is_literal_in_mongomock(op: str) -> None:
     values = [chr(i) for i in range(128)]
     source = MongoSource.from_records(new_collection(), [{"id": f"{i:03d}", "name": v} for i, v in enumerate(values)], model=Contact)
-    for i, ch in enumerate(values):
+    for ch in values:
         text = escape_like(ch) if op in ("like", "ilike") else ch
         page = run_query(PageRequest(page_size=1000, q=f"({op} name {lisp(text)})"), source)
         expected = [v for v in values if v.lower() == ch.lower()] if op == "ilike" else [ch]
@@ -325,6 +328,7 @@ def assert_safe_test(test: Any) -> None:
             assert not isinstance(operand, (dict, list)), (op, operand)  # a value, never operators
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(500), suppress_health_check=[HealthCheck.too_slow])
 @given(filters(max_depth=4))
 def test_compiled_filters_use_only_known_operators_and_schema_paths(where: crudql.ast.Expr) -> None:

@@ -1,4 +1,4 @@
-"""The filter language of spec sections 2-3, tested from the spec: every operator and every
+"""The filter language of docs/spec/LANGUAGE.md §2-3, tested from the spec: every operator and every
 alias in lisp, JSON array and JSON object form parses to one AST, with and without a schema.
 
 Only behaviour is tested here; error positions are in test_errors.py, limits in test_limits.py.
@@ -20,9 +20,9 @@ from crudql.ast import And, Field, ListValue, Literal, Not, Or, Predicate, Quant
 from crudql.models import Contact
 
 SCHEMA = crudql.Schema.from_model(Contact)
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "language.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "language.md"
 
-# The operator table of spec section 2, written out by hand: canonical name -> aliases.
+# The operator table of docs/spec/LANGUAGE.md §2, written out by hand: canonical name -> aliases.
 SPEC_OPERATORS: dict[str, tuple[str, ...]] = {
     "and": (),
     "or": (),
@@ -245,7 +245,20 @@ def test_docs_lisp_examples_parse_against_contact() -> None:
     examples = _lisp_examples(DOCS.read_text(encoding="utf-8"))
     assert len(examples) > 30
     for example in examples:
-        assert parse_filter(example, schema=SCHEMA) is not None, example
+        fields = _fields(parse_filter(example, schema=SCHEMA))
+        # Checked against Contact: every field carries its type and JSON path.
+        assert fields and all(f.type is not None and f.json_path is not None for f in fields), example
+
+
+def _fields(node: Any) -> list[Field]:
+    if isinstance(node, (And, Or)):
+        return [f for child in node.children for f in _fields(child)]
+    if isinstance(node, Not):
+        return _fields(node.child)
+    if isinstance(node, Quantified):
+        return [node.field, *_fields(node.condition)]
+    assert isinstance(node, Predicate), node
+    return [node.field]
 
 
 # --------------------------------------------------------------------------- lexical rules
@@ -539,7 +552,10 @@ def test_the_spec_examples() -> None:
         )
     )
     assert parse_filter(section2) == expected
-    assert parse_filter(section2, schema=SCHEMA) is not None
+    assert crudql.to_lisp(parse_filter(section2, schema=SCHEMA)) == (
+        '(and (= organization_id "org-1") (in info.partner ("AWS" "GCP")) '
+        '(>= info.cosell_partner_metrics.account_count 10) (ilike name "%an%") (not (has tags "churned")))'
+    )  # checked: aliases resolved to the model's names
     section3_array = '["and", ["=", "name", "x"], ["in", "info.partner", ["AWS", "GCP"]]]'
     assert parse_filter(section3_array, style="json") == parse_filter('(and (= name "x") (in info.partner ("AWS" "GCP")))')
     section3_object = '{"and": [{"=": ["name", "x"]}, {"not": {"has": ["tags", "churned"]}}]}'
