@@ -58,7 +58,9 @@ def test_hostile_values_are_bound_never_sql_text(engine: sa.Engine, make_source:
     finally:
         stop()
     marker = value.strip("'\"\\%_ ")
-    assert seen and not any(marker in statement for statement in seen)
+    # The random table name may hold the marker's digits ("100"): look at the rest of the text.
+    texts = [statement.replace(source.table.name, "t") for statement in seen]
+    assert texts and not any(marker in text for text in texts)
     assert len(ids(source, None)) == len(records)  # the table is intact
 
 
