@@ -66,8 +66,9 @@ class Field:
     type: FieldType | None = None
     json_path: tuple[str, ...] | None = None
     # Per segment: True where it is a key of a map (or of an untyped value) rather than a
-    # model attribute. Derived from the schema, so it takes no part in equality.
-    keyed: tuple[bool, ...] | None = dataclasses.field(default=None, compare=False, repr=False)
+    # model attribute. Part of equality: compiled forms are cached by tree, and two models may
+    # reach the same path one through attributes and the other through keys.
+    keyed: tuple[bool, ...] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def dotted(self) -> str:

@@ -234,7 +234,7 @@ def test_wide_filters_stay_within_engine_limits(fixture_source: SQLSource) -> No
     # SQLite nests a flat OR chain one level per operand and fails past 1,000 levels; the
     # backend must not depend on the parser's length limit to stay below that.
     many = " ".join(f'(= name "n{i}")' for i in range(2500))
-    wide = crudql.Limits(max_length=200_000)
+    wide = crudql.Limits(max_length=200_000, max_predicates=3000)
     order = effective_sort([], SCHEMA)
     for text, expected in ((f'(or {many} (= id "c9"))', ["c9"]), (f"(not (or {many}))", sorted(ALL, key=str))):
         where = crudql.parse_filter(text, schema=SCHEMA, limits=wide)

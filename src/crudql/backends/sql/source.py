@@ -10,8 +10,6 @@ statements a page runs.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
 from ...ast import Expr, SortKey
+from ...cache import WeightedLRU, tree_weight
 from ...check.schema import Schema
 from ...errors import QueryError
 from ...fieldtypes import FieldType
@@ -54,7 +53,7 @@ class SQLSource:
     (measured slower: see docs/sql.md).
     """
 
-    STATEMENT_CACHE_SIZE = 256
+    STATEMENT_CACHE_BYTES = 16 << 20
 
     def __init__(
         self,
@@ -89,8 +88,9 @@ class SQLSource:
         self._columns = [(info.column, info.alias) for info in self.mapping.fields.values()]
         # JSON columns are decoded here, once, with json.loads (when the driver has not already).
         self._json_positions = tuple(i for i, info in enumerate(self.mapping.fields.values()) if info.is_json)
-        self._statements: OrderedDict[tuple[Any, ...], Statements] = OrderedDict()
-        self._lock = threading.Lock()
+        # SQLAlchemy statements (and the SQL text the engine caches for them) weigh more than
+        # the tree they come from: hence the factor in `statements`.
+        self._statements: WeightedLRU[tuple[Any, ...], Statements] = WeightedLRU(self.STATEMENT_CACHE_BYTES)
 
     def __repr__(self) -> str:
         return f"SQLSource({self.dialect.name}, {self.table.name!r}, {self.model.__name__})"
@@ -139,23 +139,11 @@ class SQLSource:
     # -------------------------------------------------------------- statements
 
     def statements(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
-        """The page and count statements for a checked query, cached by the (hashable) AST."""
-        key = (where, tuple(order))
-        try:
-            with self._lock:  # a source serves concurrent requests (a threaded server)
-                found = self._statements[key]
-                self._statements.move_to_end(key)
-            return found
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable literal: build without caching
-            return self._build(where, order)
-        built = self._build(where, order)
-        with self._lock:
-            self._statements[key] = built
-            while len(self._statements) > self.STATEMENT_CACHE_SIZE:
-                self._statements.popitem(last=False)
-        return built
+        """The page and count statements for a checked query, cached by the (hashable) AST
+        and bounded by an estimate of their memory."""
+        return self._statements.get_or_build(
+            (where, tuple(order)), lambda: self._build(where, order), lambda _: 4 * tree_weight(where)
+        )
 
     def _build(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
         condition = self.compiler.compile(where) if where is not None else None
