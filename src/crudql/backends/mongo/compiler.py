@@ -18,6 +18,7 @@ import datetime as dt
 import enum
 import json
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ...ast import And, Expr, Field, Not, Or, Predicate, Quantified, SortKey
@@ -111,6 +112,8 @@ class FilterCompiler(Compiler[Any, Compiled, Compiled]):
             return value.value, True
         if value is None or isinstance(value, (bool, int, float, str)):
             return value, True
+        if isinstance(value, Decimal):
+            return float(value), True  # stored as a double (docs/mongo.md)
         raise TypeError(f"not a crudql literal: {value!r}")  # never a dict: no operator injection
 
     def exact_values(self, values: Iterable[Any]) -> list[Any]:

@@ -104,6 +104,10 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
             return f"map(_instant, {v})"
         if kind is Kind.DATE:
             return f"map(_date, {v})"
+        if kind is Kind.UUID:
+            return f"map(_uuid, {v})"
+        if kind is Kind.DECIMAL:
+            return f"map(_decimal, {v})"
         return v
 
     @staticmethod

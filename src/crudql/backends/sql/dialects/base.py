@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -76,6 +77,10 @@ class SQLDialect:
             return self.text_type()
         if kind is Kind.DATETIME:
             return self.instant_type()
+        if kind is Kind.UUID:
+            return self.uuid_type()
+        if kind is Kind.DECIMAL:
+            return self.decimal_type()
         scalar: dict[Kind, sa.types.TypeEngine[Any]] = {
             Kind.INT: sa.BigInteger(),
             Kind.FLOAT: sa.Double(),
@@ -95,6 +100,14 @@ class SQLDialect:
     def instant_type(self) -> sa.types.TypeEngine[Any]:
         """An aware instant whose stored order is time order."""
         return sa.DateTime(timezone=True)
+
+    def uuid_type(self) -> sa.types.TypeEngine[Any]:
+        """A UUID: native where the engine has one; its order is its canonical text's."""
+        return sa.Uuid()
+
+    def decimal_type(self) -> sa.types.TypeEngine[Any]:
+        """An exact decimal number, where the engine has one."""
+        return sa.Numeric()
 
     def index_part(self, column: sa.Column[Any]) -> Any:
         """How a column appears in an index, so that crudql's sorts (nulls lowest) can use it."""
@@ -130,12 +143,17 @@ class SQLDialect:
         """A checked literal in the form a typed column's values have."""
         if isinstance(value, str):
             self.check_text(value)
+            if kind is Kind.UUID:
+                return uuid.UUID(value)
         if isinstance(value, enum.Enum):
             value = value.value
         return value
 
     def json_literal(self, value: Any, kind: Kind) -> Any:
-        """A literal as it is written inside stored JSON (instants as fixed-width text)."""
+        """A literal as it is written inside stored JSON (instants as fixed-width text, UUIDs
+        as canonical text)."""
+        if isinstance(value, str):
+            return self.check_text(value)
         value = self.literal_value(value, kind)
         if isinstance(value, dt.datetime):
             return instant_text(value)
@@ -147,6 +165,8 @@ class SQLDialect:
         """The type to bind a literal compared with the field as."""
         if ref.column is not None and kind is ref.kind:
             return ref.column.type
+        if kind is Kind.DECIMAL:
+            return self.decimal_type()
         return BIND_TYPES.get(kind, sa.String())
 
     # ------------------------------------------------------------------ JSON access
@@ -189,7 +209,7 @@ class SQLDialect:
 
     def ordered(self, expr: ColumnElement[Any], ref: Ref) -> ColumnElement[Any]:
         """`expr` as it compares with `<` and sorts: strings by code point."""
-        if self.ordering_collation is None or ref.kind not in (*TEXT_STORED_KINDS, Kind.DATETIME, Kind.DATE):
+        if self.ordering_collation is None or ref.kind not in (*TEXT_STORED_KINDS, Kind.UUID, Kind.DATETIME, Kind.DATE):
             return expr
         if ref.column is not None:
             if ref.kind not in TEXT_STORED_KINDS:

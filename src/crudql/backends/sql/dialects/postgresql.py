@@ -44,6 +44,7 @@ class PostgresDialect(SQLDialect):
     _CASTS: ClassVar[dict[Kind, sa.types.TypeEngine[Any]]] = {
         Kind.INT: sa.Numeric(),  # exact for any integer; bigint would fail on larger ones
         Kind.FLOAT: sa.Double(),  # the same doubles Python compares
+        Kind.DECIMAL: sa.Numeric(),  # JSON numbers are exact numerics in JSONB
         Kind.BOOL: sa.Boolean(),
     }
     _FAMILY_TYPES: ClassVar[dict[str, str]] = {"bool": "boolean", "number": "number", "string": "string"}

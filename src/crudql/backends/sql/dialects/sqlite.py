@@ -21,7 +21,7 @@ from ..elements import ONE, bind, schema_text
 from ..likes import pattern_literals, render_glob, render_like
 from ..logic import Const, Leaf, Test
 from ..refs import Ref
-from ..storage import InstantText
+from ..storage import DecimalAsDouble, InstantText
 from .base import SQLDialect
 
 __all__ = ["SQLiteDialect", "register_sqlite_functions"]
@@ -37,6 +37,9 @@ class SQLiteDialect(SQLDialect):
 
     def instant_type(self) -> sa.types.TypeEngine[Any]:
         return InstantText()  # fixed-width UTC text: SQLite has no time zone type
+
+    def decimal_type(self) -> sa.types.TypeEngine[Any]:
+        return DecimalAsDouble()  # SQLite has no exact decimal: the nearest double
 
     def plan_lines(self, rows: list[Any]) -> list[str]:
         return [" | ".join(str(v) for v in row) for row in rows]
