@@ -28,7 +28,7 @@ FILTER_STYLES = ("lisp", "json")
 
 # Parsed trees and keys are immutable, so one result serves every caller. Bounded by an
 # estimate of their memory: distinct maximum-size filters cannot pin more than the budget.
-FILTER_CACHE: WeightedLRU[tuple[Any, ...], Expr | None] = WeightedLRU(24 << 20)
+FILTER_CACHE: WeightedLRU[tuple[Any, ...], Expr | None] = WeightedLRU(16 << 20)
 SORT_CACHE: WeightedLRU[tuple[Any, ...], tuple[SortKey, ...]] = WeightedLRU(4 << 20)
 
 

@@ -100,7 +100,7 @@ def _segment_length(segment: tuple[object, ...]) -> int:
 
 # Matchers by (pattern, ignore_case), bounded by pattern size: a compiled regex holds a few
 # hundred bytes per pattern character.
-_MATCHERS: WeightedLRU[tuple[str, bool], Callable[[str], object | None]] = WeightedLRU(8 << 20)
+_MATCHERS: WeightedLRU[tuple[str, bool], Callable[[str], object | None]] = WeightedLRU(4 << 20)
 
 
 def like_matcher(pattern: str, ignore_case: bool = False) -> Callable[[str], object | None]:

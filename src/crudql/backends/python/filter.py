@@ -22,7 +22,8 @@ __all__ = ["compile_filter", "compile_scan", "source_of"]
 
 # Generated functions, by (tree, record shape): checked trees carry each field's type, JSON path
 # and how each segment is reached, so one model's code never serves another.
-_PREDICATES: WeightedLRU[tuple[Expr, str], Callable[[Any], bool]] = WeightedLRU(16 << 20)
+# Generated code holds about twice the tree's weight (measured).
+_PREDICATES: WeightedLRU[tuple[Expr, str], Callable[[Any], bool]] = WeightedLRU(8 << 20)
 _SCANS: WeightedLRU[tuple[Expr, str], Callable[[Iterable[Any]], list[Any]]] = WeightedLRU(16 << 20)
 _HOIST_EVERY = 12  # nesting levels per generated function: stays far below Python's parser limit
 
@@ -264,7 +265,7 @@ def _always(record: Any) -> bool:
 
 
 def _compile(expr: Expr, shape: str) -> Callable[[Any], bool]:
-    return _PREDICATES.get_or_build((expr, shape), lambda: _build(expr, shape), lambda _: tree_weight(expr))
+    return _PREDICATES.get_or_build((expr, shape), lambda: _build(expr, shape), lambda _: 2 * tree_weight(expr))
 
 
 def _build(expr: Expr, shape: str) -> Callable[[Any], bool]:
@@ -289,7 +290,7 @@ def compile_scan(expr: Expr | None, shape: str = MODEL) -> Callable[[Iterable[An
 
 def _compile_scan(expr: Expr, shape: str) -> Callable[[Iterable[Any]], list[Any]]:
     return _SCANS.get_or_build(
-        (expr, shape), lambda: FilterGenerator(shape).build_scan(expr), lambda _: tree_weight(expr)
+        (expr, shape), lambda: FilterGenerator(shape).build_scan(expr), lambda _: 2 * tree_weight(expr)
     )
 
 

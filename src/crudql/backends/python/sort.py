@@ -28,7 +28,7 @@ def _sort_field(key: SortKey) -> Field:
 
 
 # Rank functions by (fields, shape, flagged); a sort has at most 32 keys of 16 segments.
-_RANKS: WeightedLRU[tuple[Any, ...], Callable[[Any], Any]] = WeightedLRU(8 << 20)
+_RANKS: WeightedLRU[tuple[Any, ...], Callable[[Any], Any]] = WeightedLRU(4 << 20)
 
 
 def _compile_ranks(fields: tuple[Field, ...], shape: str, flagged: bool) -> Callable[[Any], Any]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -21,6 +23,7 @@ from sqlalchemy.sql import ColumnElement
 from ....errors import QueryError
 from ....fieldtypes import Kind
 from ....patterns import LikePattern
+from ....timeouts import WATCHDOG, Deadline
 from ....values import instant_text
 from ..logic import Test
 from ..refs import Ref
@@ -120,6 +123,19 @@ class SQLDialect:
 
     def prepare(self, conn: Connection) -> None:
         """Per-connection setup before a query (SQLite: register crudql's functions)."""
+
+    def enforce(self, conn: Connection, deadline: Deadline) -> AbstractContextManager[None]:
+        """While the block runs, cancel inside the engine whatever `conn` runs past `deadline`.
+        By default the watchdog thread calls `cancel` at the deadline."""
+        return _watchdog(self, conn, deadline)
+
+    def cancel(self, dbapi_connection: Any) -> None:
+        """Ask the engine, from another thread, to stop the statement the connection runs."""
+        raise NotImplementedError(f"{self.title}: no way to cancel a running statement")
+
+    def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
+        """Whether a driver error is the engine reporting a statement cancelled by `enforce`."""
+        return False
 
     def plan_lines(self, rows: list[Any]) -> list[str]:
         """The rows an `explain_prefix` statement returns, as lines of text."""
@@ -226,3 +242,13 @@ class SQLDialect:
         if not self.explicit_nulls or not nullable:
             return clause
         return clause.nulls_last() if descending else clause.nulls_first()
+
+
+@contextmanager
+def _watchdog(dialect: SQLDialect, conn: Connection, deadline: Deadline) -> Iterator[None]:
+    dbapi_connection = conn.connection.dbapi_connection
+    alarm = WATCHDOG.arm(deadline, lambda: dialect.cancel(dbapi_connection))
+    try:
+        yield
+    finally:
+        alarm.disarm()

@@ -65,6 +65,15 @@ class PostgresDialect(SQLDialect):
         if not isinstance(ctype, JSONB):
             raise ValueError(f"column {column.name!r} must be JSONB on PostgreSQL")
 
+    def cancel(self, dbapi_connection: Any) -> None:
+        # psycopg 3: a cancel request on a connection of its own; the server stops the running
+        # statement, which fails with query_canceled, and the session stays usable.
+        cancel = getattr(dbapi_connection, "cancel_safe", None) or dbapi_connection.cancel
+        cancel()
+
+    def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
+        return getattr(error.orig, "sqlstate", None) == "57014"  # query_canceled
+
     def contains_all(self, ref: Ref, payload: list[Any]) -> Test:
         """`array @> '[v, ...]'`, JSONB containment (a GIN index serves it)."""
         array = self._json(ref)

@@ -8,7 +8,10 @@ on each connection, the same matcher as the Python backend, so the same Unicode 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -17,6 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ....fieldtypes import Kind
 from ....patterns import LikePattern, like_matcher
+from ....timeouts import Deadline
 from ..elements import ONE, bind, schema_text
 from ..likes import pattern_literals, render_glob, render_like
 from ..logic import Const, Leaf, Test
@@ -25,6 +29,8 @@ from ..storage import DecimalAsDouble, InstantText
 from .base import SQLDialect
 
 __all__ = ["SQLiteDialect", "register_sqlite_functions"]
+
+_PROGRESS_STEPS = 10_000  # virtual machine steps between clock checks: microseconds apart
 
 
 class SQLiteDialect(SQLDialect):
@@ -40,6 +46,24 @@ class SQLiteDialect(SQLDialect):
 
     def decimal_type(self) -> sa.types.TypeEngine[Any]:
         return DecimalAsDouble()  # SQLite has no exact decimal: the nearest double
+
+    @contextmanager
+    def enforce(self, conn: Connection, deadline: Deadline) -> Iterator[None]:
+        # In the connection's own thread: SQLite calls the handler every few thousand virtual
+        # machine steps, and a true answer interrupts the statement ("interrupted").
+        dbapi_connection: Any = conn.connection.dbapi_connection
+        at = deadline.at
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() >= at, _PROGRESS_STEPS)
+        try:
+            yield
+        finally:
+            dbapi_connection.set_progress_handler(None, 0)
+
+    def cancel(self, dbapi_connection: Any) -> None:
+        dbapi_connection.interrupt()
+
+    def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
+        return isinstance(error.orig, sqlite3.OperationalError) and "interrupted" in str(error.orig)
 
     def plan_lines(self, rows: list[Any]) -> list[str]:
         return [" | ".join(str(v) for v in row) for row in rows]
