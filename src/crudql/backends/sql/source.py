@@ -79,6 +79,7 @@ class SQLSource:
             table = sa.Table(table, sa.MetaData(), autoload_with=bind)
         self.table = table
         self.dialect = dialect_for(bind)
+        self.dialect.check_bind(bind)
         self.mapping = TableMapping(table, self.schema)
         for info in self.mapping.fields.values():
             if info.is_json:
@@ -131,6 +132,7 @@ class SQLSource:
         """
         model = require_model(model, "SQL.from_records")
         dialect = dialect_for(bind)
+        bind = dialect.shared_bind(bind) or bind
         table = table_for_model(model, sa.MetaData(), table_name or default_table_name(model), dialect, schema=schema)
         columns = TableMapping(table, Schema.from_model(model)).storage_columns()
         with _transaction(bind) as conn:

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 
 from ....errors import QueryError
@@ -115,6 +115,14 @@ class SQLDialect:
     def index_part(self, column: sa.Column[Any]) -> Any:
         """How a column appears in an index, so that crudql's sorts (nulls lowest) can use it."""
         return column
+
+    def shared_bind(self, bind: Engine | Connection) -> Engine | Connection | None:
+        """For a bind every thread cannot share as it is, the bind to load into instead (or a
+        ValueError saying what to pass); None when `bind` is fine. SQLite: in-memory engines."""
+        return None
+
+    def check_bind(self, bind: Engine | Connection) -> None:
+        """Refuse (ValueError) a bind a source cannot answer from every thread with."""
 
     def check_json_column(self, column: sa.Column[Any]) -> None:
         """Refuse (ValueError) a JSON column the compiled queries cannot use."""

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import ColumnElement
 
 from ....fieldtypes import Kind
@@ -57,6 +58,31 @@ class SQLiteDialect(SQLDialect):
 
     def instant_type(self) -> sa.types.TypeEngine[Any]:
         return InstantText()  # fixed-width UTC text: SQLite has no time zone type
+
+    @staticmethod
+    def _per_thread_memory(bind: Engine | Connection) -> bool:
+        """An engine on an in-memory database whose pool gives each thread a connection (and
+        so a database) of its own: another thread sees `no such table`."""
+        if not isinstance(bind, Engine):
+            return False
+        url = bind.url
+        memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        return memory and not isinstance(bind.pool, StaticPool)
+
+    def shared_bind(self, bind: Engine | Connection) -> Engine | Connection | None:
+        if not self._per_thread_memory(bind):
+            return None
+        # One in-memory database that every thread shares: one connection, any thread.
+        return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+
+    def check_bind(self, bind: Engine | Connection) -> None:
+        if self._per_thread_memory(bind):
+            raise ValueError(
+                "this in-memory SQLite engine gives each thread its own empty database, so a server's "
+                "worker threads would not see the table; create it with create_engine('sqlite://', "
+                "poolclass=StaticPool, connect_args={'check_same_thread': False}), use a database file, "
+                "or load the records with SQL.from_records(engine, records, model=...), which does this for you"
+            )
 
     def decimal_type(self) -> sa.types.TypeEngine[Any]:
         return DecimalAsDouble()  # SQLite has no exact decimal: the nearest double
