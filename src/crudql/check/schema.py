@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import difflib
 import enum
+import sys
 import types
 import typing
 import uuid
@@ -97,7 +98,7 @@ class Schema:
         cls._cache[(model, queryable)] = schema  # registered before filling, so recursive models terminate
         for name, info in model.model_fields.items():
             alias = info.serialization_alias or info.alias or name
-            sf = SchemaField(name, alias, _type_of(info.annotation), _marker(info), bool(info.exclude))
+            sf = SchemaField(name, alias, _type_of(info.annotation, model), _marker(info), bool(info.exclude))
             schema.stored[name] = sf
             if not sf.hidden:
                 schema.fields[name] = sf
@@ -256,13 +257,15 @@ def _closest(word: str, candidates: list[str]) -> str | None:
 _NONE = type(None)
 
 
-def _type_of(annotation: Any) -> FieldType:
+def _type_of(annotation: Any, owner: type[BaseModel] | None = None) -> FieldType:
+    if isinstance(annotation, (str, typing.ForwardRef)):
+        annotation = _forward(annotation, owner)
     origin = get_origin(annotation)
     if origin is typing.Annotated:
-        return _type_of(get_args(annotation)[0])
+        return _type_of(get_args(annotation)[0], owner)
     if origin is Union or origin is types.UnionType:
         members = [a for a in get_args(annotation) if a is not _NONE]
-        return _type_of(members[0]) if len(members) == 1 else ANY_TYPE
+        return _type_of(members[0], owner) if len(members) == 1 else ANY_TYPE
     if origin is typing.Literal:
         values = get_args(annotation)
         if all(isinstance(v, str) for v in values):
@@ -274,10 +277,10 @@ def _type_of(annotation: Any) -> FieldType:
         return ANY_TYPE
     if origin in (list, set, frozenset, tuple) or _is_abc(origin, ("Sequence", "Set", "MutableSequence")):
         items = [a for a in get_args(annotation) if a is not Ellipsis]
-        return FieldType(Kind.ARRAY, item=_type_of(items[0]) if items else ANY_TYPE)
+        return FieldType(Kind.ARRAY, item=_type_of(items[0], owner) if items else ANY_TYPE)
     if origin is dict or _is_abc(origin, ("Mapping", "MutableMapping")):
         key_value = get_args(annotation)
-        return FieldType(Kind.DICT, item=_type_of(key_value[1]) if len(key_value) == 2 else ANY_TYPE)
+        return FieldType(Kind.DICT, item=_type_of(key_value[1], owner) if len(key_value) == 2 else ANY_TYPE)
     if isinstance(annotation, type):
         if issubclass(annotation, BaseModel):
             return FieldType(Kind.OBJECT, model=annotation)
@@ -298,6 +301,20 @@ def _type_of(annotation: Any) -> FieldType:
         if annotation is dict:
             return FieldType(Kind.DICT, item=ANY_TYPE)
     return ANY_TYPE
+
+
+def _forward(reference: str | typing.ForwardRef, owner: type[BaseModel] | None) -> Any:
+    """A type written as a string inside a generic (`list["Node"]`), which pydantic resolves
+    for validation but, on Python 3.10, leaves as text in the field's annotation. Resolved in
+    the model's module, with the model's own name; unresolvable means untyped."""
+    name = reference.__forward_arg__ if isinstance(reference, typing.ForwardRef) else reference
+    if owner is None:
+        return Any
+    namespace = {**vars(sys.modules.get(owner.__module__, typing)), owner.__name__: owner}
+    try:
+        return eval(name, namespace)
+    except Exception:
+        return Any
 
 
 def _is_abc(origin: Any, names: tuple[str, ...]) -> bool:

@@ -256,10 +256,13 @@ def test_deep_filters(fixture_source: SQLSource) -> None:
 
 
 def test_postgresql_lower_is_pythons_simple_lowercase(postgres_engine: sa.Engine) -> None:
-    """ilike on PostgreSQL relies on lower() under C.utf8 being re's simple lowercase mapping."""
+    """ilike on PostgreSQL relies on lower() under C.utf8 being re's simple lowercase mapping,
+    for every character this Python's Unicode database knows (an older Python, 3.10 with
+    Unicode 13, cannot fold letters added since: docs/sql.md)."""
     import _sre
+    import unicodedata
 
-    codes = [c for c in range(1, 0x30000) if not 0xD800 <= c <= 0xDFFF]
+    codes = [c for c in range(1, 0x30000) if not 0xD800 <= c <= 0xDFFF and unicodedata.category(chr(c)) != "Cn"]
     with postgres_engine.connect() as conn:
         got = conn.execute(
             sa.text('SELECT array_agg(lower(c COLLATE "C.utf8") ORDER BY o) FROM unnest(CAST(:cs AS text[])) WITH ORDINALITY AS u(c, o)'),
