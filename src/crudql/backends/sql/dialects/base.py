@@ -25,7 +25,7 @@ from ....fieldtypes import Kind
 from ....patterns import LikePattern
 from ....timeouts import WATCHDOG, Deadline
 from ....values import instant_text
-from ..logic import Test
+from ..logic import AnyOf, Test
 from ..refs import Ref
 from ..storage import JSON_KINDS, TEXT_STORED_KINDS
 
@@ -229,6 +229,15 @@ class SQLDialect:
 
     def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
         """LIKE with Unicode case folding identical to Python's `re.IGNORECASE`."""
+        raise NotImplementedError
+
+    def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
+        """Some pattern matches (`like`/`ilike` of each): one test for many alternatives on one
+        field, which an engine may evaluate far more cheaply than one test each."""
+        return AnyOf(tuple(self.ilike(value, p) if ignore_case else self.like(value, p) for p in patterns))
+
+    def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        """`text` case-folded as `crudql.backends.sql.casefold.fold_text` folds a Python string."""
         raise NotImplementedError
 
     def ordered(self, expr: ColumnElement[Any], ref: Ref) -> ColumnElement[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql import ColumnElement
 
 from ....fieldtypes import Kind
@@ -158,11 +158,24 @@ class PostgresDialect(SQLDialect):
     def like(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
         return Leaf(value.like(bind(render_like(pattern), sa.String()), escape="\\"), value.is_(None))
 
-    def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+    def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         # lower() under a libc UTF-8 collation is the simple lowercase mapping re uses; translate()
-        # then merges re's extra case classes (s/ſ, σ/ς, ...). The pattern is folded in Python.
-        folded = sa.func.translate(
-            sa.func.lower(sa.collate(value, self.case_collation)), schema_text(FOLD_FROM), schema_text(FOLD_TO)
+        # then merges re's extra case classes (s/ſ, σ/ς, ...).
+        return sa.func.translate(
+            sa.func.lower(sa.collate(text, self.case_collation)), schema_text(FOLD_FROM), schema_text(FOLD_TO)
         )
+
+    def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+        # The pattern is folded in Python, the value in SQL.
         rendered = render_like(pattern, lambda text: escape_like(fold_text(text)))
-        return Leaf(folded.like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
+        return Leaf(self.fold(value).like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
+
+    def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
+        # value LIKE ANY (:patterns): one bound array, whatever the number of alternatives.
+        # LIKE's default escape character is the backslash, as the rendered patterns use.
+        if ignore_case:
+            rendered = [render_like(p, lambda text: escape_like(fold_text(text))) for p in patterns]
+            target = self.fold(value)
+        else:
+            rendered, target = [render_like(p) for p in patterns], value
+        return Leaf(target.like(sa.any_(bind(rendered, ARRAY(sa.Text())))), value.is_(None))

@@ -8,11 +8,13 @@ on each connection, the same matcher as the Python backend, so the same Unicode 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -23,6 +25,7 @@ from sqlalchemy.sql import ColumnElement
 from ....fieldtypes import Kind
 from ....patterns import LikePattern, like_matcher
 from ....timeouts import Deadline
+from ..casefold import fold_text
 from ..elements import ONE, bind, schema_text
 from ..likes import pattern_literals, render_glob, render_like
 from ..logic import Const, Leaf, Test
@@ -224,6 +227,16 @@ class SQLiteDialect(SQLDialect):
         test = sa.func.crudql_ilike(value, bind(render_like(pattern), sa.String())) == ONE
         return Leaf(test, value.is_(None))
 
+    def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
+        # One function call with the patterns as one bound JSON array.
+        payload = json.dumps([render_like(p) for p in patterns], ensure_ascii=False)
+        flag = 1 if ignore_case else 0
+        test = sa.func.crudql_like_any(value, bind(payload, sa.String()), bind(flag, sa.Integer())) == ONE
+        return Leaf(test, value.is_(None))
+
+    def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        return sa.func.crudql_fold(text)
+
 
 def _sqlite_ilike(value: Any, pattern: Any) -> int | None:
     if value is None or pattern is None:
@@ -233,6 +246,25 @@ def _sqlite_ilike(value: Any, pattern: Any) -> int | None:
     return 1 if like_matcher(pattern, True)(value) else 0
 
 
+@lru_cache(maxsize=256)
+def _matchers(payload: str, ignore_case: bool) -> tuple[Callable[[str], object | None], ...]:
+    return tuple(like_matcher(p, ignore_case) for p in json.loads(payload))
+
+
+def _sqlite_like_any(value: Any, payload: Any, ignore_case: Any) -> int | None:
+    if value is None or payload is None:
+        return None
+    if not isinstance(value, str) or not isinstance(payload, str):
+        return 0
+    return 1 if any(match(value) for match in _matchers(payload, bool(ignore_case))) else 0
+
+
+def _sqlite_fold(value: Any) -> Any:
+    return fold_text(value) if isinstance(value, str) else None
+
+
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Register crudql's SQL functions on a sqlite3 connection (deterministic: usable in indexes)."""
     dbapi_connection.create_function("crudql_ilike", 2, _sqlite_ilike, deterministic=True)
+    dbapi_connection.create_function("crudql_like_any", 3, _sqlite_like_any, deterministic=True)
+    dbapi_connection.create_function("crudql_fold", 1, _sqlite_fold, deterministic=True)
