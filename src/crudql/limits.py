@@ -30,6 +30,10 @@ class Limits:
         # Checking and printing walk the tree recursively; keep far from Python's stack limit.
         if not 1 <= self.max_depth <= 200:
             raise ValueError("max_depth must be between 1 and 200")
+        # Each segment below an untyped value is one more table in SQLite's join (at most 64)
+        # and one more nested expression in the Python backend's generated sort code.
+        if not 1 <= self.max_path_segments <= 64:
+            raise ValueError("max_path_segments must be between 1 and 64")
 
 
 DEFAULT_LIMITS = Limits()

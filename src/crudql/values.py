@@ -28,7 +28,8 @@ def utc(value: dt.datetime) -> dt.datetime:
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?\Z"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?\Z",
+    re.ASCII,  # \d is 0-9 only, as in fromisoformat: not "９９９９-01-31"
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from pydantic import BaseModel
 
 import crudql
 from crudql.ast import And, Expr, Field, Not, Or, Predicate, Quantified
@@ -310,3 +311,98 @@ def test_untyped_fields_with_mixed_types_sort_without_errors() -> None:
     order = effective_sort(crudql.parse_sort("extra", schema=schema), schema)
     assert [r["id"] for r in sort_records(records, order)] == ["d", "f", "b", "a", "c", "e"]
     assert [r["id"] for r in sort_records(records, order, limit=1)] == ["d"]
+
+
+
+# --------------------------------------------------------------------------- one model's code never serves another
+# Compiled predicates and sort keys are cached by checked tree. The same filter text over two
+# models may reach `meta.k` as an attribute of a nested model or as a key of a map: the trees
+# differ (Field.keyed), so each model gets its own code, whichever runs first.
+
+
+class _Meta(BaseModel):
+    k: str | None = None
+
+
+class _WithModel(BaseModel):
+    id: str
+    meta: _Meta | None = None
+
+
+class _WithMap(BaseModel):
+    id: str
+    meta: dict[str, str] = {}
+
+
+def _two_sources() -> tuple[Any, Any]:
+    with_model = crudql.sources.InMemory(
+        [{"id": "m1", "meta": {"k": "v"}}, {"id": "m2", "meta": {"k": "w"}}, {"id": "m3"}], model=_WithModel
+    )
+    with_map = crudql.sources.InMemory(
+        [{"id": "d1", "meta": {"k": "v"}}, {"id": "d2", "meta": {"x": "v"}}, {"id": "d3"}], model=_WithMap
+    )
+    return with_model, with_map
+
+
+def _clear_compiled() -> None:
+    from crudql.backends.python import filter as python_filter
+    from crudql.backends.python import sort as python_sort
+
+    for cache in (python_filter._PREDICATES, python_filter._SCANS, python_sort._RANKS):
+        cache.clear()
+
+
+@pytest.mark.parametrize("first", ["model", "map"])
+@pytest.mark.parametrize(
+    ("q", "s", "model_ids", "map_ids"),
+    [
+        ('(= meta.k "v")', None, ["m1"], ["d1"]),
+        ('(!= meta.k "v")', None, ["m2", "m3"], ["d2", "d3"]),
+        ("(exists meta.k)", "-meta.k", ["m2", "m1"], ["d1"]),
+        ('(in meta.k ("v" "w"))', "meta.k", ["m1", "m2"], ["d1"]),
+        (None, "-meta.k,id", ["m2", "m1", "m3"], ["d1", "d2", "d3"]),
+    ],
+)
+def test_compiled_code_is_not_shared_across_models(
+    first: str, q: str | None, s: str | None, model_ids: list[str], map_ids: list[str]
+) -> None:
+    _clear_compiled()
+    with_model, with_map = _two_sources()
+    order = [(with_model, model_ids), (with_map, map_ids)]
+    if first == "map":
+        order.reverse()
+    for source, expected in order * 2:
+        page = crudql.run_query(crudql.PageRequest(q=q, s=s), source)
+        assert [r.id for r in page.data] == expected
+        assert page.total_count == len(expected)
+
+
+def test_checked_fields_differ_by_how_segments_are_reached() -> None:
+    on_model = crudql.parse_filter('(= meta.k "v")', schema=_WithModel)
+    on_map = crudql.parse_filter('(= meta.k "v")', schema=_WithMap)
+    assert isinstance(on_model, Predicate) and isinstance(on_map, Predicate)
+    assert on_model.field.path == on_map.field.path == ("meta", "k")
+    assert (on_model.field.keyed, on_map.field.keyed) == ((False, False), (False, True))
+    assert on_model != on_map and on_model.field != on_map.field
+    # Dict-shaped records go through the same caches (compile_filter): still apart.
+    record = {"id": "x", "meta": {"k": "v"}}
+    assert compile_filter(on_model)(record) and compile_filter(on_map)(record)
+    assert compile_filter(on_model)(_WithModel.model_validate(record))
+    assert compile_filter(on_map)(_WithMap.model_validate(record))
+
+
+def test_non_ascii_field_names_compile() -> None:
+    """A field named `café` used to raise NameError in the generated code (no getattr)."""
+
+    class Menu(BaseModel):
+        id: str
+        café: str | None = None  # noqa: PLC2401
+        crème: dict[str, int] = {}  # noqa: PLC2401
+
+    source = crudql.sources.InMemory(
+        [{"id": "a", "café": "noir", "crème": {"brûlée": 2}}, {"id": "b", "café": "au lait"}, {"id": "c"}], model=Menu
+    )
+    page = crudql.run_query(crudql.PageRequest(q='(or (like café "au%") (= crème.brûlée 2))', s="-café"), source)
+    assert [m.id for m in page.data] == ["a", "b"]
+    assert crudql.run_query(crudql.PageRequest(s="-crème.brûlée,café"), source).data[0].id == "a"
+    assert "café" not in source_of(crudql.parse_filter('(= café "x")', schema=Menu))  # a constant, not a name

@@ -433,3 +433,54 @@ def test_checking_is_idempotent() -> None:
     ):
         once = check(text)
         assert crudql.check_filter(once, S) == once
+
+
+# --------------------------------------------------------------------------- forward references
+# Python 3.10 leaves string references inside generics (`list["Tree"]`) as text in a field's
+# annotation; they resolve in the model's module, or to the model itself.
+
+
+class Tree(BaseModel):
+    name: str
+    children: list["Tree"] = []
+    by_name: dict[str, "Tree"] = {}
+    parent: Optional["Tree"] = None
+    leaves: list["Leaf"] = []  # defined below
+
+
+class Leaf(BaseModel):
+    color: str | None = None
+
+
+Tree.model_rebuild()
+
+
+def test_string_references_inside_generics_resolve() -> None:
+    schema = crudql.Schema.from_model(Tree)
+    assert schema.fields["children"].type.is_object_array
+    assert schema.fields["children"].type.item.model is Tree  # type: ignore[union-attr]
+    assert schema.fields["leaves"].type.item.model is Leaf  # type: ignore[union-attr]
+    by_name = parse_filter('(= by_name.root.children.*.name "x")', schema=schema)
+    assert by_name == parse_filter('(any by_name.root.children (= name "x"))', schema=schema)
+    assert isinstance(parse_filter('(any leaves (= color "red"))', schema=schema), Quantified)
+    with pytest.raises(QueryError) as exc:
+        parse_filter('(any children (= colour "red"))', schema=schema)
+    assert exc.value.code == "unknown_field"
+
+
+def test_self_referencing_models_answer_any_on_every_depth() -> None:
+    records = [
+        {"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}]},
+        {"name": "d", "children": [{"name": "e", "leaves": [{"color": "red"}]}]},
+        {"name": "f"},
+    ]
+    source = crudql.sources.InMemory(records, model=Tree)
+    deep = crudql.run_query(crudql.PageRequest(q='(= children.*.children.*.name "c")'), source)
+    assert [t.name for t in deep.data] == ["a"]
+    red = crudql.run_query(crudql.PageRequest(q='(any children (any leaves (= color "red")))'), source)
+    assert [t.name for t in red.data] == ["d"]
+    # A child's `children` defaults to [], which exists: every tree qualifies, f vacuously.
+    every = crudql.run_query(crudql.PageRequest(q="(all children (exists children))", s="-name"), source)
+    assert [t.name for t in every.data] == ["f", "d", "a"]
+    grandchildren = crudql.run_query(crudql.PageRequest(q="(any children (any children (exists name)))"), source)
+    assert [t.name for t in grandchildren.data] == ["a"]

@@ -73,7 +73,7 @@ class Ticket(BaseModel):
     status: Status = Status.OPEN
     labels: list[str] = []
     extra: dict[str, Any] = {}
-    café: str | None = None
+    café: str | None = None  # noqa: PLC2401 - a non-ASCII field name is the point
     note: str | None = Field(default=None, alias="naïveNote")
     secret: str | None = Field(default=None, exclude=True)
     opened_at: dt.datetime | None = Field(default=None, alias="openedAt")

@@ -5,10 +5,12 @@ EXPLAIN shows the default indexes in use, and one source serves concurrent reque
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine.default import CACHE_HIT, CACHE_MISS
 
 import crudql
@@ -164,3 +166,45 @@ def test_statements_differing_only_in_json_path_never_share_compiled_sql(fixture
     assert role._generate_cache_key().key != company._generate_cache_key().key
     assert ids(fixture_source, '(= info.role "ACME")') == []
     assert ids(fixture_source, '(= info.companyName "ACME")') == ["a b"]
+
+
+# ---------------------------------------------------------------------------- in-memory SQLite
+
+
+class _Row(BaseModel):
+    id: str
+    name: str | None = None
+
+
+def test_in_memory_sqlite_from_records_serves_any_thread() -> None:
+    """`create_engine("sqlite://")` gives each thread its own empty database: from_records
+    keeps one connection every thread shares."""
+    rows = [{"id": f"r{i:05d}", "name": f"n{i}"} for i in range(50)]
+    source = crudql.sources.SQL.from_records(sa.create_engine("sqlite://"), rows, _Row, timeout=5)
+    answers: list[Any] = []
+
+    def work() -> None:
+        try:
+            answers.append([r.id for r in crudql.run_query(crudql.PageRequest(q='(= id "r00007")'), source).data])
+        except Exception as exc:  # reported below, with the thread's error
+            answers.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [["r00007"]] * 4
+
+
+def test_a_per_thread_in_memory_sqlite_engine_is_refused_with_what_to_pass() -> None:
+    engine = sa.create_engine("sqlite://")
+    table = sa.Table("rows", sa.MetaData(), sa.Column("id", sa.Text, primary_key=True), sa.Column("name", sa.Text))
+    with pytest.raises(ValueError) as exc:
+        crudql.sources.SQL(engine, table, model=_Row)
+    message = str(exc.value)
+    assert "StaticPool" in message and "check_same_thread" in message and "from_records" in message
+    # A file or a shared in-memory database is fine.
+    shared = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False})
+    table.create(shared)
+    assert crudql.sources.SQL(shared, table, model=_Row).timeout == 10.0

@@ -10,6 +10,7 @@ literals by `schema_text` so that expression indexes can match.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -215,8 +216,17 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
     def value(self, ref: Ref, literal: Any) -> ColumnElement[Any]:
         """A literal bound in the form the field's stored values have."""
         if ref.column is not None:
-            return bind(self.dialect.literal_value(literal, ref.kind), self.dialect.bind_type(ref, ref.kind))
+            return bind(self._column_literal(ref, literal), self.dialect.bind_type(ref, ref.kind))
         return bind(self.dialect.json_literal(literal, ref.kind), self.dialect.bind_type(ref, ref.kind))
+
+    def _column_literal(self, ref: Ref, literal: Any) -> Any:
+        """A literal compared with a typed column: a UUID as a `uuid.UUID` for a Uuid column,
+        as its canonical text for a text column (SQLite's driver cannot bind a UUID object)."""
+        assert ref.column is not None
+        value = self.dialect.literal_value(literal, ref.kind)
+        if isinstance(value, uuid.UUID) and not isinstance(ref.column.type, sa.Uuid):
+            return str(value)
+        return value
 
     def _compare(self, ref: Ref, op: str, literal: Any) -> Test:
         """`field op literal` for a typed field, nulls UNKNOWN (hence the leaf's null branch)."""
@@ -287,8 +297,10 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             if not values:
                 return Const(False)
         column = self.scalar(ref)
-        stored = self.dialect.json_literal if ref.column is None else self.dialect.literal_value
-        bound = [stored(v, ref.kind) for v in values]
+        if ref.column is None:
+            bound = [self.dialect.json_literal(v, ref.kind) for v in values]
+        else:
+            bound = [self._column_literal(ref, v) for v in values]
         if len(bound) == 1:
             return Leaf(column == bind(bound[0], self.dialect.bind_type(ref, ref.kind)), column.is_(None))
         return Leaf(column.in_(binds(bound, self.dialect.bind_type(ref, ref.kind))), column.is_(None))
@@ -411,20 +423,10 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             clauses.extend(self._memo(("sort", f.path, key.descending), ref, build))
         return clauses
 
-    # Untyped values order as the Python backend's `typed_rank`: by JSON family first
-    # (numbers, strings, booleans, then objects and arrays, which tie), then within it.
-    _FAMILY_RANKS = (("number", 1), ("string", 2), ("bool", 4))
-
     def _untyped_order(self, ref: Ref, descending: bool) -> list[Any]:
-        """ORDER BY terms for an untyped value: its family's rank (NULL when missing or
-        null, so it sorts lowest), then its value as a number, a string and a boolean (each
-        NULL outside its family). Not the engine's order of JSON values: PostgreSQL orders
-        `->>` text (so "12.5" < "7"), and SQLite reads booleans as 0 and 1."""
-        rank = sa.case(
-            *((self.scalar(ref, name).is_not(None), sa.literal(n)) for name, n in self._FAMILY_RANKS),
-            (self.present(ref).positive(), sa.literal(9)),
-        )
-        terms = [rank, self.ordered(ref, "number"), self.ordered(ref, "string"), self.scalar(ref, "bool")]
+        """ORDER BY terms for an untyped value, in the Python backend's order of mixed JSON
+        types (`SQLDialect.untyped_order`)."""
+        terms = self.dialect.untyped_order(ref)
         return [self.dialect.sort_nulls(t.desc() if descending else t.asc(), descending, True) for t in terms]
 
 

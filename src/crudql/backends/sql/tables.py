@@ -44,7 +44,9 @@ def table_for_model(
 ) -> sa.Table:
     """The table crudql stores a model in, with the dialect's column types."""
     columns = []
-    for fname, sf in Schema.from_model(model).fields.items():
+    # Hidden fields (`exclude=True`) are stored too: never queried or answered, but a record
+    # read back holds what it held, as in the other sources.
+    for fname, sf in Schema.from_model(model).stored.items():
         ctype = dialect.column_type(sf.type.kind)
         required = model.model_fields[fname].is_required()
         columns.append(sa.Column(fname, ctype, primary_key=fname == "id", nullable=not required and fname != "id"))
@@ -92,9 +94,20 @@ class TableMapping:
             self.fields[name] = ColumnInfo(column, sf.alias, sf.type)
         if missing:
             raise ValueError(f"table {table.name!r} has no column for {', '.join(missing)} of {schema.model.__name__}")
+        # Hidden fields: read and written where the table has a column for them, never queried.
+        self.hidden: dict[str, ColumnInfo] = {}
+        for name, sf in schema.stored.items():
+            column = None if name in schema.fields else table.c.get(name)
+            if column is not None:
+                self.hidden[name] = ColumnInfo(column, sf.alias, sf.type)
 
     def __getitem__(self, name: str) -> ColumnInfo:
         return self.fields[name]
 
+    @property
+    def stored(self) -> list[ColumnInfo]:
+        """The columns a record is written to and read from: its fields' and hidden fields'."""
+        return [*self.fields.values(), *self.hidden.values()]
+
     def storage_columns(self) -> dict[str, tuple[str, FieldType]]:
-        return {info.column.key: (info.alias, info.type) for info in self.fields.values()}
+        return {info.column.key: (info.alias, info.type) for info in self.stored}

@@ -254,6 +254,14 @@ class SQLDialect:
                 return expr  # no COLLATE, so an index on the column serves the order
         return sa.collate(expr, self.ordering_collation)
 
+    def untyped_order(self, ref: Ref) -> list[ColumnElement[Any]]:
+        """ORDER BY terms for an untyped (JSON) value in the Python backend's order of untyped
+        values (`typed_rank`): missing and null lowest (as NULL), then numbers, strings by code
+        point, false, true, and objects and arrays last (tied). Not the engine's own order of
+        JSON values: PostgreSQL orders `->>` text ("12.5" < "7"), SQLite reads booleans as 0
+        and 1."""
+        raise NotImplementedError
+
     def sort_nulls(self, clause: Any, descending: bool, nullable: bool) -> Any:
         """An ORDER BY clause with nulls lowest: first ascending, last descending."""
         if not self.explicit_nulls or not nullable:

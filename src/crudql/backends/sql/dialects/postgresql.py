@@ -119,6 +119,23 @@ class PostgresDialect(SQLDialect):
             )
         )
 
+    def untyped_order(self, ref: Ref) -> list[ColumnElement[Any]]:
+        # The JSON type's rank; strings by code point; then numbers and booleans as JSONB
+        # orders them (numerically, false < true). JSONB's own order of types differs (strings
+        # first) and it orders strings by the database's collation. Each term reads the value
+        # once or twice: a deep path is written out that many times.
+        value = self._json(ref)
+        kind = sa.func.jsonb_typeof(value)
+        ranks: dict[Any, Any] = {schema_text(name): sa.literal_column(str(n)) for name, n in self._UNTYPED_RANKS}
+        text = value.op("#>>", return_type=sa.Text)(schema_text("{}"))
+        return [
+            sa.case(ranks, value=kind),
+            sa.collate(sa.case({schema_text("string"): text}, value=kind), self.ordering_collation),
+            sa.case((kind.in_([schema_text("number"), schema_text("boolean")]), value)),
+        ]
+
+    _UNTYPED_RANKS = (("number", 1), ("string", 2), ("boolean", 4), ("object", 9), ("array", 9))
+
     def present(self, ref: Ref) -> Test:
         if ref.column is not None:
             return Leaf(ref.column.is_not(None))
