@@ -200,6 +200,7 @@ class ClientDisconnected(Exception):
 async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await `work`, cancelling it if the client disconnects first."""
     done: list[T] = []
+    failed: list[Exception] = []
     async with anyio.create_task_group() as group:
 
         async def watch() -> None:
@@ -209,8 +210,13 @@ async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T:
             group.cancel_scope.cancel()
 
         group.start_soon(watch)
-        done.append(await work)
+        try:
+            done.append(await work)
+        except Exception as exc:  # raised below, not wrapped in the group's ExceptionGroup
+            failed.append(exc)
         group.cancel_scope.cancel()
+    if failed:
+        raise failed[0]
     if not done:
         raise ClientDisconnected
     return done[0]
