@@ -91,6 +91,8 @@ def add_query_route(
             page_request = request_from_query(request.query_params.multi_items())
             scoped = scope.filter(request.path_params, schema) if scope is not None else None
             body = await answer(page_request, scoped, request)
+        except ClientDisconnected:  # nobody is left to read an answer: not an error to log
+            return Response(status_code=499)
         except Exception as exc:  # every failure is a response: the connection stays usable
             reply = error_reply(exc, name)
             return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
