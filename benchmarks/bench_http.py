@@ -292,7 +292,8 @@ def markdown(rows: list[Any], args: argparse.Namespace, version: str) -> str:
         f"Geometric mean of the mean-latency ratios: **{statistics.geometric_mean(ratios):.2f}×**. "
         "Both sides run their query in a worker thread, validate the rows into `Contact` and dump them "
         "by alias with pydantic; crudql also parses and checks the filter and sort (cached after the "
-        "first request), adds the scope and builds or reuses its statements.",
+        "first request), adds the scope and builds or reuses its statements. The client shares the "
+        "machine's 2 cores with the server, so the throughput column is noisier than the latency ones.",
         "",
     ]
     return "\n".join(lines)
