@@ -167,7 +167,7 @@ def test_caret_excerpt_keeps_tabs() -> None:
 
 
 def test_caret_excerpt_of_a_long_line_is_cut_around_the_error() -> None:
-    text = "(and " + '(= name "x") ' * 700 + '(= nmae "y"))'
+    text = "(and " + '(= name "x") ' * 200 + '(in name (' + '"x" ' * 500 + ')) (= nmae "y"))'
     with pytest.raises(QueryError) as exc:
         parse_filter(text, schema=SCHEMA)
     e = exc.value

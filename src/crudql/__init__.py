@@ -21,10 +21,11 @@ from typing import Any
 
 from . import ast, operators, sources
 from .ast import SortKey
-from .check import Schema, check_filter, check_sort
+from .check import Queryable, Schema, check_filter, check_sort
 from .errors import (
     ArityError,
     LimitError,
+    NotAllowedError,
     QueryError,
     QuerySyntaxError,
     QueryTimeoutError,
@@ -52,12 +53,14 @@ __all__ = [
     "Kind",
     "LimitError",
     "Limits",
+    "NotAllowedError",
     "Page",
     "PageRequest",
     "QueryError",
     "QuerySyntaxError",
     "QueryTimeoutError",
     "QueryTypeError",
+    "Queryable",
     "RequestError",
     "Schema",
     "SortError",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Union
 
 from .fieldtypes import FieldType
@@ -33,7 +34,7 @@ __all__ = [
     "Span",
 ]
 
-Scalar = Union[None, bool, int, float, str, _dt.datetime, _dt.date]
+Scalar = Union[None, bool, int, float, Decimal, str, _dt.datetime, _dt.date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,9 @@ class Field:
     type: FieldType | None = None
     json_path: tuple[str, ...] | None = None
     # Per segment: True where it is a key of a map (or of an untyped value) rather than a
-    # model attribute. Derived from the schema, so it takes no part in equality.
-    keyed: tuple[bool, ...] | None = dataclasses.field(default=None, compare=False, repr=False)
+    # model attribute. Part of equality: compiled forms are cached by tree, and two models may
+    # reach the same path one through attributes and the other through keys.
+    keyed: tuple[bool, ...] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def dotted(self) -> str:
@@ -82,6 +84,7 @@ _TAGS: dict[type, str] = {
     bool: "bool",
     int: "int",
     float: "float",
+    Decimal: "decimal",
     str: "string",
     _dt.datetime: "datetime",
     _dt.date: "date",
@@ -101,6 +104,8 @@ def _type_tag(value: object) -> str:
         return "int"
     if isinstance(value, float):
         return "float"
+    if isinstance(value, Decimal):
+        return "decimal"
     if isinstance(value, str):
         return "string"
     if isinstance(value, _dt.datetime):

@@ -197,6 +197,12 @@ class SortError(QueryError):
     code = "sort"
 
 
+class NotAllowedError(QueryError):
+    """A visible field used in a way its policy forbids (`crudql.Queryable`)."""
+
+    code = "not_allowed"
+
+
 class QueryTimeoutError(QueryError):
     """The engine ran out of the source's `timeout`: the query was cancelled (HTTP 503)."""
 

@@ -24,14 +24,31 @@ class Kind(Enum):
     DATETIME = "datetime"
     DATE = "date"
     ENUM = "enum"
+    UUID = "UUID"  # compared and sorted by its canonical lowercase text
+    DECIMAL = "decimal"  # compared exactly where the engine can
     OBJECT = "object"
     ARRAY = "array"
     DICT = "map"
     ANY = "any"
 
 
-SCALAR_KINDS = frozenset({Kind.STRING, Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.DATETIME, Kind.DATE, Kind.ENUM, Kind.ANY})
-ORDERED_KINDS = frozenset({Kind.STRING, Kind.INT, Kind.FLOAT, Kind.DATETIME, Kind.DATE, Kind.ENUM, Kind.ANY})
+SCALAR_KINDS = frozenset(
+    {
+        Kind.STRING,
+        Kind.INT,
+        Kind.FLOAT,
+        Kind.DECIMAL,
+        Kind.BOOL,
+        Kind.DATETIME,
+        Kind.DATE,
+        Kind.ENUM,
+        Kind.UUID,
+        Kind.ANY,
+    }
+)
+ORDERED_KINDS = frozenset(
+    {Kind.STRING, Kind.INT, Kind.FLOAT, Kind.DECIMAL, Kind.DATETIME, Kind.DATE, Kind.ENUM, Kind.UUID, Kind.ANY}
+)
 TEXT_KINDS = frozenset({Kind.STRING, Kind.ENUM, Kind.ANY})
 ALL_KINDS = frozenset(Kind)
 
@@ -39,11 +56,12 @@ ALL_KINDS = frozenset(Kind)
 @dataclass(frozen=True, slots=True)
 class FieldType:
     """A field's type: its `kind`, plus the element type of arrays and maps, the allowed
-    values of enums, and the model class of nested objects."""
+    values of enums (strings; integers for an IntEnum, whose kind is INT), and the model class
+    of nested objects."""
 
     kind: Kind
     item: FieldType | None = None
-    enum_values: tuple[str, ...] = ()
+    enum_values: tuple[str | int, ...] = ()
     model: type | None = None
 
     @property

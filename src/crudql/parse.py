@@ -7,14 +7,14 @@ shared by every caller). Every client mistake raises `QueryError` with a positio
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .ast import Expr, SortKey
+from .cache import WeightedLRU, text_weight
 from .check.checker import check_filter, check_sort
 from .check.schema import Schema
 from .errors import QueryError, SortError
-from .limits import DEFAULT_LIMITS, Limits, check_length
+from .limits import DEFAULT_LIMITS, Limits, check_cost, check_length
 from .syntax.json_filter import parse_json_filter
 from .syntax.lisp import parse_lisp
 from .syntax.sort import SORT_STYLES, parse_sort_text
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["FILTER_STYLES", "SORT_STYLES", "parse_filter", "parse_sort", "resolve_schema"]
 
 FILTER_STYLES = ("lisp", "json")
+
+# Parsed trees and keys are immutable, so one result serves every caller. Bounded by an
+# estimate of their memory: distinct maximum-size filters cannot pin more than the budget.
+FILTER_CACHE: WeightedLRU[tuple[Any, ...], Expr | None] = WeightedLRU(16 << 20)
+SORT_CACHE: WeightedLRU[tuple[Any, ...], tuple[SortKey, ...]] = WeightedLRU(4 << 20)
 
 
 def resolve_schema(schema: Schema | type[BaseModel] | None) -> Schema | None:
@@ -63,27 +68,30 @@ def parse_filter(
     if text is None:
         return None
     if isinstance(text, str):
-        return _filter_cached(text, style, resolved, limits)
+        return FILTER_CACHE.get_or_build(
+            (text, style, resolved, limits),
+            lambda: parse_filter_uncached(text, style, resolved, limits),
+            lambda _: text_weight(text),
+        )
     if style == "lisp":
         raise QueryError("a lisp filter must be a string", code="request", param="q")
     return parse_filter_uncached(text, style, resolved, limits)
 
 
-@lru_cache(maxsize=1024)
-def _filter_cached(text: str, style: str, schema: Schema | None, limits: Limits) -> Expr | None:
-    return parse_filter_uncached(text, style, schema, limits)
-
-
 def parse_filter_uncached(text: Any, style: str, schema: Schema | None, limits: Limits = DEFAULT_LIMITS) -> Expr | None:
     """`parse_filter` without the cache (benchmarks measure cold parses with it)."""
-    check = None if schema is None else (lambda expr: check_filter(expr, schema))
+
+    def check(expr: Expr) -> Expr:
+        check_cost(expr, limits)  # before the schema or any backend sees the tree
+        return expr if schema is None else check_filter(expr, schema)
+
     try:
         if isinstance(text, str):
             check_length(text, limits)
         if style == "json":
             return parse_json_filter(text, limits, check)
         expr = parse_lisp(text, limits)
-        return expr if expr is None or check is None else check(expr)
+        return None if expr is None else check(expr)
     except QueryError as exc:
         if isinstance(text, str):
             exc.located(text)
@@ -109,13 +117,14 @@ def parse_sort(
         return []
     if isinstance(text, str):
         # Keys are immutable; the list is not, so each caller gets its own.
-        return list(_sort_cached(text, style, resolved, limits))
+        return list(
+            SORT_CACHE.get_or_build(
+                (text, style, resolved, limits),
+                lambda: tuple(_parse_sort(text, style, resolved, limits)),
+                lambda _: text_weight(text),
+            )
+        )
     return _parse_sort(text, style, resolved, limits)
-
-
-@lru_cache(maxsize=1024)
-def _sort_cached(text: str, style: str, schema: Schema | None, limits: Limits) -> tuple[SortKey, ...]:
-    return tuple(_parse_sort(text, style, schema, limits))
 
 
 def _parse_sort(text: Any, style: str, schema: Schema | None, limits: Limits) -> list[SortKey]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+
+from .cache import WeightedLRU
 
 __all__ = ["LikePattern", "escape_like", "like_matcher", "parse_like"]
 
@@ -97,8 +98,19 @@ def _segment_length(segment: tuple[object, ...]) -> int:
     return sum(1 if item is WILDCARD_ONE else len(str(item)) for item in segment)
 
 
-@lru_cache(maxsize=512)
+# Matchers by (pattern, ignore_case), bounded by pattern size: a compiled regex holds a few
+# hundred bytes per pattern character.
+_MATCHERS: WeightedLRU[tuple[str, bool], Callable[[str], object | None]] = WeightedLRU(4 << 20)
+
+
 def like_matcher(pattern: str, ignore_case: bool = False) -> Callable[[str], object | None]:
+    """`_like_matcher`, cached."""
+    return _MATCHERS.get_or_build(
+        (pattern, ignore_case), lambda: _like_matcher(pattern, ignore_case), lambda _: 1024 + 256 * len(pattern)
+    )
+
+
+def _like_matcher(pattern: str, ignore_case: bool) -> Callable[[str], object | None]:
     """A function of a string that returns None unless the whole string matches the pattern.
 
     Where one regex cannot backtrack badly (at most one `%`, or a single `%text%`), this is a

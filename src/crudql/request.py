@@ -16,6 +16,7 @@ from .check.schema import Schema
 from .errors import QueryError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
 from .parse import FILTER_STYLES, SORT_STYLES, parse_filter, parse_sort
+from .records import dump
 from .sources import AsyncSource, Source
 
 __all__ = [
@@ -147,12 +148,10 @@ class Page(BaseModel, Generic[T]):
     total_count: int
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The response body: items in their JSON (alias) shape; absent fields stay absent."""
+        """The response body: items in their JSON (alias) shape; absent fields (and None
+        defaults the input left unset) stay absent, defaults are values."""
         return {
-            "data": [
-                item.model_dump(mode="json", by_alias=True, exclude_unset=True) if isinstance(item, BaseModel) else item
-                for item in self.data
-            ],
+            "data": [dump(item, "json") if isinstance(item, BaseModel) else item for item in self.data],
             "page_number": self.page_number,
             "page_size": self.page_size,
             "total_count": self.total_count,

@@ -17,6 +17,7 @@ from .ast import Expr, SortKey
 from .backends.python import compile_scan, sort_records
 from .check.schema import Schema
 from .records import require_model, validated
+from .timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 
 if TYPE_CHECKING:
     from .backends.mongo import MongoSource as Mongo
@@ -60,16 +61,39 @@ def is_async_source(source: object) -> bool:
 
 
 class InMemory:
-    """Model instances (or JSON dicts, validated into the model) held in a list."""
+    """Model instances (or JSON dicts, validated into the model) held in a list.
 
-    def __init__(self, items: Iterable[BaseModel | dict[str, Any]], model: type[BaseModel] | None = None) -> None:
+    `timeout`: seconds a page may take (the scan checks the clock between chunks of records);
+    None disables. `queryable`: the field policy mode (`crudql.Schema.from_model`).
+    """
+
+    SCAN_CHUNK = 8192  # records between clock checks
+
+    def __init__(
+        self,
+        items: Iterable[BaseModel | dict[str, Any]],
+        model: type[BaseModel] | None = None,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        queryable: str = "all",
+    ) -> None:
         self.model = require_model(model, "InMemory")
-        self.schema = Schema.from_model(self.model)
+        self.timeout = check_timeout(timeout)
+        self.schema = Schema.from_model(self.model, queryable)
         self.items: list[BaseModel] = list(validated(self.model, items))
 
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
         # Items are model instances (validated on the way in): no per-record shape dispatch.
-        matches = compile_scan(where, "model")(self.items)
+        scan = compile_scan(where, "model")
+        if self.timeout is None:
+            matches = scan(self.items)
+        else:
+            deadline = Deadline(self.timeout)
+            items, chunk = self.items, self.SCAN_CHUNK
+            matches = []
+            for start in range(0, len(items), chunk):
+                matches += scan(items[start : start + chunk])
+                deadline.check()
         total = len(matches)
         if offset >= total:
             return [], total

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from enum import IntEnum
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -166,20 +166,63 @@ def test_a_converter_in_the_path_is_accepted() -> None:
     assert TestClient(app).get("/t/2/tickets").json()["total_count"] == 1
 
 
-def test_sources_bound_to_one_thread_are_refused() -> None:
-    sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine("sqlite://")  # SingletonThreadPool: one database per thread
-    source = crudql.sources.SQL.from_records(engine, RECORDS, model=Contact)
-    with pytest.raises(ValueError, match="StaticPool"):
-        add_query_route(fastapi.FastAPI(), PATH, source)
-    with engine.connect() as conn, pytest.raises(ValueError, match="one Connection"):
+def test_a_source_bound_to_one_connection_is_refused(sqlite_engine: Any) -> None:
+    source = crudql.sources.SQL.from_records(sqlite_engine, RECORDS, model=Contact, table_name="http_one_conn", replace=True)
+    with sqlite_engine.connect() as conn, pytest.raises(ValueError, match="one Connection"):
         add_query_route(fastapi.FastAPI(), PATH, crudql.sources.SQL(conn, source.table, model=Contact))
+
+
+def test_the_readme_in_memory_sqlite_engine_answers_from_worker_threads() -> None:
+    sa = pytest.importorskip("sqlalchemy")
+    source = crudql.sources.SQL.from_records(sa.create_engine("sqlite://"), RECORDS, model=Contact)
+    assert get(TestClient(app_for(source)), {"s": "name"}).json()["total_count"] == 2
 
 
 def test_a_shared_in_memory_sqlite_database_answers_from_worker_threads(sqlite_engine: Any) -> None:
     source = crudql.sources.SQL.from_records(sqlite_engine, RECORDS, model=Contact, table_name="http_contacts", replace=True)
     body = get(TestClient(app_for(source)), {"s": "-name"}).json()
     assert [d["id"] for d in body["data"]] == ["b", "a"]
+
+
+class Note(BaseModel):
+    id: str
+    org: str
+    status: str = "draft"  # a default is a value: answered even when the input left it out
+    title: str | None = None  # a None default the input left unset stays absent
+    tags: list[str] = []
+
+
+def test_the_body_is_the_same_json_as_page_to_json_dict() -> None:
+    notes = [{"id": "n1", "org": "o"}, {"id": "n2", "org": "o", "title": None, "status": "done", "tags": ["x"]}]
+    source = crudql.sources.InMemory(notes, model=Note)
+    app = fastapi.FastAPI()
+    add_query_route(app, "/o/{org}/notes", source, scope_field="org")
+    body = TestClient(app).get("/o/o/notes").json()
+    assert body == crudql.run_query(crudql.PageRequest(), source).to_json_dict()
+    assert body["data"] == [
+        {"id": "n1", "org": "o", "status": "draft", "tags": []},
+        {"id": "n2", "org": "o", "status": "done", "title": None, "tags": ["x"]},
+    ]
+
+
+class Guarded(BaseModel):
+    id: str
+    tenant: str  # not marked: clients may not filter on it, the server scopes by it
+    name: Annotated[str, crudql.Queryable(operators=["="])]
+    secret: Annotated[str, crudql.Queryable(filter=False, sort=False)] = ""
+
+
+def test_a_marked_only_source_is_scoped_by_an_unmarked_tenant_field() -> None:
+    rows = [Guarded(id="1", tenant="t1", name="a"), Guarded(id="2", tenant="t2", name="a")]
+    source = crudql.sources.InMemory(rows, model=Guarded, queryable="marked")
+    app = fastapi.FastAPI()
+    add_query_route(app, "/t/{tenant}/rows", source, scope_field="tenant")
+    client = TestClient(app)
+    assert [r["id"] for r in client.get("/t/t1/rows", params={"q": '(= name "a")'}).json()["data"]] == ["1"]
+    refused = client.get("/t/t1/rows", params={"q": '(= tenant "t2")'})
+    assert refused.status_code == 400 and "cannot be filtered" in refused.json()
+    with pytest.raises(ValueError, match="cannot scope a query"):
+        add_query_route(fastapi.FastAPI(), "/s/{secret}/rows", source, scope_field="secret")
 
 
 # ---------------------------------------------------------------------------- client errors: 400

@@ -344,7 +344,7 @@ def _spellings(fields: tuple[_Field, ...], schema: crudql.Schema, key: str = "")
         out[key + f.path] = spellings
         if f.kind == OBJARRAY:
             item = schema.field(tuple(f.path.split("."))).type.item  # type: ignore[union-attr]
-            out.update(_spellings(f.element, Schema.nested(item), f"{key}{f.path}/"))  # type: ignore[arg-type]
+            out.update(_spellings(f.element, schema.nested(item), f"{key}{f.path}/"))  # type: ignore[arg-type]
     return out
 
 

@@ -120,8 +120,13 @@ class Compiler(Generic[Ctx, Out, Leaf]):
         op = operator_of(node)
         if op.negates is not None:
             positive = Predicate(op.negates, node.field, node.args, node.span)
-            return self.negate(self._operator_methods[op.negates](self, positive, ctx))
-        return self._operator_methods[op.name](self, node, ctx)  # type: ignore[no-any-return]
+            return self.negate(self.reached(positive, self._operator_methods[op.negates](self, positive, ctx), ctx))
+        return self.reached(node, self._operator_methods[op.name](self, node, ctx), ctx)
+
+    def reached(self, node: Predicate, leaf: Leaf, ctx: Ctx) -> Leaf:
+        """A positive leaf, corrected where the engine may reach a field the language calls
+        missing (MongoDB steps into arrays on dotted paths). Most backends need nothing."""
+        return leaf
 
     def negate(self, leaf: Leaf) -> Leaf:
         """Plain negation of a leaf (for `!=` and `nin`)."""

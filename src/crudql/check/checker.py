@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
+from decimal import Decimal
 
-from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey
-from ..errors import QueryError, QueryTypeError, SortError
+from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey, Span
+from ..errors import NotAllowedError, QueryError, QueryTypeError, SortError
 from ..fieldtypes import ANY_TYPE, ORDERED_KINDS, TEXT_KINDS, FieldType, Kind
 from ..operators import Operator, lookup
 from ..values import parse_datetime
-from .schema import ResolvedPath, Schema
+from .policy import Policy
+from .schema import ResolvedPath, Schema, dotted
 
 __all__ = ["INT64_MAX", "INT64_MIN", "check_filter", "check_sort"]
 
@@ -25,66 +28,87 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 def check_filter(expr: Expr, schema: Schema) -> Expr:
     """The checked form of a parsed tree; raises `QueryError` with the offending span."""
-    return _check(expr, schema)
+    return _check(expr, schema, None)
 
 
-def _check(expr: Expr, schema: Schema) -> Expr:
+def _check(expr: Expr, schema: Schema, base: Policy | None) -> Expr:
+    """`base`: the policy paths start with (inside `any`, the array's), None for the schema's."""
     if isinstance(expr, And):
-        return And(tuple(_check(c, schema) for c in expr.children), expr.span)
+        return And(tuple(_check(c, schema, base) for c in expr.children), expr.span)
     if isinstance(expr, Or):
-        return Or(tuple(_check(c, schema) for c in expr.children), expr.span)
+        return Or(tuple(_check(c, schema, base) for c in expr.children), expr.span)
     if isinstance(expr, Not):
-        return Not(_check(expr.child, schema), expr.span)
+        return Not(_check(expr.child, schema, base), expr.span)
     if isinstance(expr, Quantified):
-        return _check_quantified(expr, schema)
+        return _check_quantified(expr, schema, base)
     if isinstance(expr, Predicate):
-        return _check_predicate(expr, schema)
+        return _check_predicate(expr, schema, base)
     raise TypeError(f"not a crudql expression: {expr!r}")
 
 
-def _split_star(expr: Predicate | Quantified, schema: Schema) -> tuple[ResolvedPath, Field, Field] | None:
-    """For a path with '*': the resolved path, the array field before it and the rest."""
-    r = schema.resolve(expr.field.path, expr.field.span)
-    if r.star is None:
-        return None
-    raw = expr.field.path
-    span = expr.field.span
-    return r, Field(raw[: r.star], span), Field(raw[r.star + 1 :], span)
-
-
-def _check_quantified(expr: Quantified, schema: Schema) -> Expr:
-    split = _split_star(expr, schema)
-    if split is not None:
-        # (all a.*.b P) is "some element of a whose b all satisfy P".
-        _, outer, rest = split
-        inner = Quantified(expr.op, rest, expr.condition, expr.span)
-        return _check(Quantified("any", outer, inner, expr.span), schema)
-    f = schema.field(expr.field.path, expr.field.span)
-    assert f.type is not None
-    if not f.type.is_object_array:
-        raise QueryTypeError.at(
-            f"'{expr.op}' needs an array of objects, but '{f.dotted}' is {_a(f.type.describe())}"
-            + ("; use has-any or has-all" if f.type.kind is Kind.ARRAY else ""),
+def _resolve(expr: Predicate | Quantified, schema: Schema, base: Policy | None) -> ResolvedPath:
+    """The node's field resolved; a `NotAllowedError` when its policy forbids the operator."""
+    r = schema.resolve(expr.field.path, expr.field.span, base)
+    where = dotted(r.path)
+    if not r.policy.filter:
+        raise NotAllowedError.at(f"'{where}' cannot be filtered", expr.field.span)
+    if not r.policy.allows(expr.op):
+        allowed = r.policy.allowed_text()
+        raise NotAllowedError.at(
+            f"'{expr.op}' is not allowed on '{where}'; " + (f"allowed: {allowed}" if allowed else "no operator is"),
             expr.field.span,
         )
-    assert f.type.item is not None
-    element = Schema.nested(f.type.item)
+    return r
+
+
+def _split_star(r: ResolvedPath, expr: Predicate | Quantified) -> tuple[Field, Field] | None:
+    """For a path with '*': the array field before it and the rest."""
+    if r.star is None:
+        return None
+    raw, span = expr.field.path, expr.field.span
+    return Field(raw[: r.star], span), Field(raw[r.star + 1 :], span)
+
+
+def _field(r: ResolvedPath, span: Span | None) -> Field:
+    return Field(r.path, span, r.type, r.json_path, r.keyed)
+
+
+def _check_quantified(expr: Quantified, schema: Schema, base: Policy | None, implicit: bool = False) -> Expr:
+    """`implicit`: made from a `*` path, whose operator was checked on the whole path."""
+    r = schema.resolve(expr.field.path, expr.field.span, base) if implicit else _resolve(expr, schema, base)
+    split = _split_star(r, expr)
+    if split is not None:
+        # (all a.*.b P) is "some element of a whose b all satisfy P".
+        outer, rest = split
+        inner = Quantified(expr.op, rest, expr.condition, expr.span)
+        return _check_quantified(Quantified("any", outer, inner, expr.span), schema, base, implicit=True)
+    f = _field(r, expr.field.span)
+    if not r.type.is_object_array:
+        raise QueryTypeError.at(
+            f"'{expr.op}' needs an array of objects, but '{f.dotted}' is {_a(r.type.describe())}"
+            + ("; use has-any or has-all" if r.type.kind is Kind.ARRAY else ""),
+            expr.field.span,
+        )
+    assert r.type.item is not None
+    element = schema.nested(r.type.item)
     assert element is not None
-    return Quantified(expr.op, f, _check(expr.condition, element), expr.span)
+    return Quantified(expr.op, f, _check(expr.condition, element, r.policy), expr.span)
 
 
-def _check_predicate(expr: Predicate, schema: Schema) -> Expr:
+def _check_predicate(expr: Predicate, schema: Schema, base: Policy | None) -> Expr:
     op = lookup(expr.op)
     assert op is not None
-    split = _split_star(expr, schema)
+    r = _resolve(expr, schema, base)
+    split = _split_star(r, expr)
     if split is not None:
-        _, outer, rest = split
+        outer, rest = split
         if op.negates is not None:
             # (!= a.*.b v) means no element has b = v.
-            positive = Predicate(op.negates, rest, expr.args, expr.span)
-            return _check(Not(Quantified("any", outer, positive, expr.span), expr.span), schema)
-        return _check(Quantified("any", outer, Predicate(expr.op, rest, expr.args, expr.span), expr.span), schema)
-    f = schema.field(expr.field.path, expr.field.span)
+            positive = Quantified("any", outer, Predicate(op.negates, rest, expr.args, expr.span), expr.span)
+            return Not(_check_quantified(positive, schema, base, implicit=True), expr.span)
+        quantified = Quantified("any", outer, Predicate(expr.op, rest, expr.args, expr.span), expr.span)
+        return _check_quantified(quantified, schema, base, implicit=True)
+    f = _field(r, expr.field.span)
     ftype = f.type
     assert ftype is not None
     value_type = _operand_type(op, f, ftype, expr)
@@ -166,18 +190,33 @@ def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: 
         if not isinstance(value, str):
             raise _literal_error(lit, "a string", op, f)
         return lit
+    if kind is Kind.DECIMAL:
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            # The shortest text of the literal, exactly: 0.1 is one tenth, not the nearest double.
+            return lit if isinstance(value, Decimal) else Literal(Decimal(str(value)), lit.span)
+        raise _literal_error(lit, "a number", op, f)
     if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
         raise QueryTypeError.at(f"integer {value} is out of the signed 64-bit range", lit.span)
     if kind is Kind.ANY:
         return lit
+    if kind is Kind.UUID:
+        if isinstance(value, str):
+            try:
+                return Literal(str(uuid.UUID(value)), lit.span)  # canonical: lowercase, hyphenated
+            except ValueError:
+                pass
+        raise _literal_error(lit, 'a UUID like "123e4567-e89b-12d3-a456-426614174000"', op, f)
     if kind is Kind.STRING:
         if isinstance(value, str):
             return lit
         raise _literal_error(lit, "a string", op, f)
     if kind is Kind.INT:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return lit
-        raise _literal_error(lit, "an integer", op, f)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _literal_error(lit, "an integer", op, f)
+        if ftype.enum_values and not op.ordering and value not in ftype.enum_values:
+            allowed = ", ".join(str(v) for v in ftype.enum_values)
+            raise QueryTypeError.at(f"{value} is not a value of '{f.dotted}'; allowed values: {allowed}", lit.span)
+        return lit
     if kind is Kind.FLOAT:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return lit
@@ -233,8 +272,11 @@ def check_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
     seen: set[str] = set()
     out = []
     for key in keys:
-        f = schema.field(key.path, key.span)
+        r = schema.resolve(key.path, key.span)
+        f = _field(r, key.span)
         assert f.type is not None
+        if not r.policy.sort:
+            raise NotAllowedError.at(f"'{f.dotted}' cannot be sorted", key.span)
         if f.type.kind in (Kind.ARRAY, Kind.OBJECT, Kind.DICT):
             raise SortError.at(
                 f"'{key.field}' is {_a(f.type.describe())} and is not sortable"

@@ -35,7 +35,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from ..ast import Expr, Field, Literal, Predicate
 from ..check.checker import check_filter
@@ -43,6 +43,7 @@ from ..check.schema import Schema
 from ..errors import QueryError, RequestError
 from ..fieldtypes import Kind
 from ..limits import DEFAULT_LIMITS, Limits
+from ..records import unset_nones
 from ..request import Page, PageRequest, page_of, prepare_query, run_query
 from ..sources import is_async_source
 from .openapi import QUERY_PARAMETERS, openapi_parameters, query_responses
@@ -74,8 +75,8 @@ def add_query_route(
     of the path parameter `scope_param`, or of the path's only parameter. The value is
     converted to the field's type (an integer tenant id works); one that does not convert is
     a 400. A path without that parameter, several parameters and no `scope_param`, a field
-    that is not a single value of the model, or a source whose database lives in one thread's
-    connection raise ValueError here, not at request time.
+    that is not a single value of the model, or a source bound to a single Connection raise
+    ValueError here, not at request time.
     """
     schema = _schema_of(source)
     problem = _thread_bound(source)
@@ -89,7 +90,7 @@ def add_query_route(
     async def endpoint(request: Request) -> Response:
         try:
             page_request = request_from_query(request.query_params.multi_items())
-            scoped = scope.filter(request.path_params, schema) if scope is not None else None
+            scoped = scope.filter(request.path_params) if scope is not None else None
             body = await answer(page_request, scoped, request)
         except ClientDisconnected:  # nobody is left to read an answer: not an error to log
             return Response(status_code=499)
@@ -225,22 +226,25 @@ async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T:
 
 
 class _PageSerializer:
-    """A page as the response body's bytes: items by alias, unset fields left out, as
-    `Page.to_json_dict` (pydantic's own JSON encoder, in one pass, when the items are the
-    source's model)."""
+    """A page as the response body's bytes, the same JSON as `Page.to_json_dict` (items by
+    alias; a None default the input left unset stays absent, other defaults are values),
+    encoded by pydantic item by item when the items are the source's model."""
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
-        self.items = TypeAdapter(list[model])  # type: ignore[valid-type]
 
     def __call__(self, page: Page[Any]) -> bytes:
         model = self.model
         if all(type(item) is model for item in page.data):
-            data = self.items.dump_json(page.data, by_alias=True, exclude_unset=True)
+            data = b"[" + b",".join(_item_json(item) for item in page.data) + b"]"
         else:  # a custom source's dicts or subclasses: their own shape
             data = json.dumps(page.to_json_dict()["data"], ensure_ascii=False, separators=(",", ":")).encode()
         tail = f',"page_number":{page.page_number},"page_size":{page.page_size},"total_count":{page.total_count}}}'
         return b'{"data":' + data + tail.encode()
+
+
+def _item_json(item: BaseModel) -> bytes:
+    return item.model_dump_json(by_alias=True, exclude=unset_nones(item) or None).encode()
 
 
 # ---------------------------------------------------------------------------- configuration checks
@@ -254,26 +258,16 @@ def _schema_of(source: Any) -> Schema:
 
 
 def _thread_bound(source: Any) -> str | None:
-    """Why a SQLAlchemy-bound source cannot answer from worker threads, if it cannot."""
+    """Why a SQLAlchemy-bound source cannot answer from worker threads, if it cannot. (An
+    engine on a per-thread in-memory SQLite database is refused by the SQL source itself.)"""
     if "sqlalchemy" not in sys.modules:  # then the source has no SQLAlchemy bind
         return None
-    from sqlalchemy.engine import Connection, Engine
-    from sqlalchemy.pool import SingletonThreadPool
+    from sqlalchemy.engine import Connection
 
-    bind = getattr(source, "bind", None)
-    if isinstance(bind, Connection):
+    if isinstance(getattr(source, "bind", None), Connection):
         return (
             "the source is bound to one Connection, which cannot serve concurrent requests from "
             "worker threads; bind it to an Engine"
-        )
-    if isinstance(bind, Engine) and isinstance(bind.pool, SingletonThreadPool):
-        # SQLAlchemy's default for create_engine("sqlite://"): one in-memory database per
-        # thread, so a worker thread would see an empty database ("no such table").
-        return (
-            "the source's engine gives each thread its own connection (SingletonThreadPool: an "
-            "in-memory SQLite database), so worker threads would not see its tables; create it with "
-            "sqlalchemy.create_engine('sqlite://', poolclass=sqlalchemy.pool.StaticPool, "
-            "connect_args={'check_same_thread': False}) or use a SQLite file"
         )
     return None
 

@@ -5,6 +5,12 @@
 another tenant's rows. Everything that can be wrong with that configuration is found when
 the route is added (fail closed: a scope that cannot apply must stop the app at start, not
 serve everything); at request time only the client's path value can be wrong (a 400).
+
+The scope is the server's, not the client's: it is checked against the model's schema in the
+default `queryable="all"` mode, so a source that only lets clients filter on marked fields
+(`queryable="marked"`) can still be scoped by an unmarked tenant field. A field marked
+`Queryable(filter=False)` explicitly cannot be a scope (the checker refuses it; the route says
+so when it is added).
 """
 
 from __future__ import annotations
@@ -55,10 +61,12 @@ class Scope:
     field: str  # as the route was given it
     dotted: str  # canonical
     type: FieldType
+    schema: Schema  # the model's schema as the server sees it (see the module docstring)
 
     @classmethod
     def for_route(cls, path: str, schema: Schema, field: str, param: str | None) -> Scope:
         """The scope of a route, or ValueError saying what is misconfigured."""
+        schema = Schema.from_model(schema.model)  # the server's view: no deny-by-default
         params = path_parameters(path)
         if param is None:
             if len(params) != 1:
@@ -76,12 +84,12 @@ class Scope:
             raise ValueError(f"scope_field={field!r}: {exc.message}") from None
         if resolved.star is not None or not resolved.type.is_scalar:
             raise ValueError(f"scope_field={field!r} must be a single value, not {resolved.type.describe()}")
-        scope = cls(param, field, ".".join(resolved.path), resolved.type)
+        scope = cls(param, field, ".".join(resolved.path), resolved.type, schema)
         trial = _TRIAL_VALUES.get(resolved.type.kind, "x")
         if resolved.type.kind is Kind.ENUM and resolved.type.enum_values:
             trial = resolved.type.enum_values[0]
         try:
-            scope._checked(trial, schema)
+            scope._checked(trial)
         except QueryError as exc:
             raise ValueError(f"scope_field={field!r} cannot scope a query: {exc.message}") from None
         return scope
@@ -89,7 +97,7 @@ class Scope:
     def openapi_type(self) -> str:
         return _OPENAPI_TYPES.get(self.type.kind, "string")
 
-    def filter(self, path_params: Mapping[str, Any], schema: Schema) -> Expr:
+    def filter(self, path_params: Mapping[str, Any]) -> Expr:
         """The checked scope filter for a request's path values; a value that does not
         convert to the field's type is a `RequestError` (a 400)."""
         raw = path_params.get(self.param)
@@ -97,7 +105,7 @@ class Scope:
             raise LookupError(f"path parameter {self.param!r} missing")
         text = str(raw)
         try:
-            return self._checked(self._convert(text), schema)
+            return self._checked(self._convert(text))
         except (QueryError, ValueError) as exc:
             message = exc.message if isinstance(exc, QueryError) else str(exc)
             raise RequestError(f"path parameter {self.param}: {message}", param=self.param) from None
@@ -119,5 +127,5 @@ class Scope:
         # Strings, enums, datetimes, dates: the checker coerces and validates the text.
         return text
 
-    def _checked(self, value: Any, schema: Schema) -> Expr:
-        return check_filter(Predicate("=", Field(tuple(self.field.split("."))), (Literal(value),)), schema)
+    def _checked(self, value: Any) -> Expr:
+        return check_filter(Predicate("=", Field(tuple(self.field.split("."))), (Literal(value),)), self.schema)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, Scalar, SortKey
@@ -20,6 +21,8 @@ _BARE_FIELD = re.compile(r"[A-Za-z_$][^\s()\[\]\";]*\Z")
 
 
 def _scalar_json(value: Scalar) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime):
         return rfc3339(value)  # instants print in UTC: 2024-01-31T12:00:00Z
     if isinstance(value, dt.date):
@@ -37,6 +40,8 @@ def format_literal(value: Scalar) -> str:
         return "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, Decimal):
+        return str(value)
     return json.dumps(_scalar_json(value), ensure_ascii=False)
 
 

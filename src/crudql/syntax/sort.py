@@ -17,7 +17,7 @@ from typing import Any
 
 from ..ast import SortKey, Span
 from ..errors import LimitError, QueryError, SortError
-from ..limits import Limits
+from ..limits import Limits, check_path
 from . import jsondoc
 from .builder import parse_field_path, span_of
 
@@ -49,7 +49,9 @@ def _valid(keys: list[SortKey], limits: Limits) -> list[SortKey]:
         extra = keys[limits.max_sort_keys]
         raise LimitError.at(f"{len(keys)} sort keys; the limit is {limits.max_sort_keys}", extra.span)
     for key in keys:
-        path = parse_field_path(key.field, key.span).path
+        field = parse_field_path(key.field, key.span)
+        check_path(field, limits)
+        path = field.path
         if "*" in path:
             raise SortError.at(f"'{key.field}' steps through an array with '*'; such paths are not sortable", key.span)
     return keys

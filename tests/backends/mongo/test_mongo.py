@@ -727,7 +727,9 @@ def test_a_default_collation_is_overridden_with_simple_collation() -> None:
     MongoSource.from_records(collection.inner, RECORDS, model=Contact)
     source = MongoSource(collection, model=Contact)
     assert matching(source, check('(= name "ann")')) == ["b7"]
-    assert collection.sent == [{"collation": mongo.SIMPLE_COLLATION}] * 2
+    assert [options["collation"] for options in collection.sent] == [mongo.SIMPLE_COLLATION] * 2
+    # The count and the find both carry the time left of the source's timeout.
+    assert [sorted(options) for options in collection.sent] == [["collation", "maxTimeMS"], ["collation", "max_time_ms"]]
     # Engines without collations (mongomock, montydb) are asked once and get no option.
     plain = _fixture_source("mongomock", "date")
     assert matching(plain, check('(= name "ann")')) == ["b7"] and plain.simple_collation is False

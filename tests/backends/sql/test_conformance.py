@@ -234,7 +234,7 @@ def test_wide_filters_stay_within_engine_limits(fixture_source: SQLSource) -> No
     # SQLite nests a flat OR chain one level per operand and fails past 1,000 levels; the
     # backend must not depend on the parser's length limit to stay below that.
     many = " ".join(f'(= name "n{i}")' for i in range(2500))
-    wide = crudql.Limits(max_length=200_000)
+    wide = crudql.Limits(max_length=200_000, max_predicates=3000)
     order = effective_sort([], SCHEMA)
     for text, expected in ((f'(or {many} (= id "c9"))', ["c9"]), (f"(not (or {many}))", sorted(ALL, key=str))):
         where = crudql.parse_filter(text, schema=SCHEMA, limits=wide)
@@ -256,10 +256,13 @@ def test_deep_filters(fixture_source: SQLSource) -> None:
 
 
 def test_postgresql_lower_is_pythons_simple_lowercase(postgres_engine: sa.Engine) -> None:
-    """ilike on PostgreSQL relies on lower() under C.utf8 being re's simple lowercase mapping."""
+    """ilike on PostgreSQL relies on lower() under C.utf8 being re's simple lowercase mapping,
+    for every character this Python's Unicode database knows (an older Python, 3.10 with
+    Unicode 13, cannot fold letters added since: docs/sql.md)."""
     import _sre
+    import unicodedata
 
-    codes = [c for c in range(1, 0x30000) if not 0xD800 <= c <= 0xDFFF]
+    codes = [c for c in range(1, 0x30000) if not 0xD800 <= c <= 0xDFFF and unicodedata.category(chr(c)) != "Cn"]
     with postgres_engine.connect() as conn:
         got = conn.execute(
             sa.text('SELECT array_agg(lower(c COLLATE "C.utf8") ORDER BY o) FROM unnest(CAST(:cs AS text[])) WITH ORDINALITY AS u(c, o)'),

@@ -18,6 +18,7 @@ import datetime as dt
 import enum
 import json
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ...ast import And, Expr, Field, Not, Or, Predicate, Quantified, SortKey
@@ -95,6 +96,25 @@ class FilterCompiler(Compiler[Any, Compiled, Compiled]):
             return self.holds_when_missing(node)  # a field MongoDB cannot address is missing
         return self.predicate(node, path)
 
+    def reached(self, node: Predicate, leaf: Compiled, path: str) -> Compiled:
+        # MongoDB: a dotted path steps into arrays (`a.0` is an index, `a.k` reaches the
+        # elements' `k`); below an untyped value the language calls such a field missing. So
+        # every prefix a key is looked up in must not be an array: where one is, the test
+        # is what it is for a missing field.
+        f = node.field
+        keyed = f.keyed or ()
+        segments = f.json_path or f.path
+        guards = [
+            {".".join(segments[: i + 1]): {"$not": {"$type": "array"}}}
+            for i in range(len(segments) - 1)
+            if i + 1 < len(keyed) and keyed[i + 1]
+        ]
+        if not guards:
+            return leaf
+        if self.holds_when_missing(node):
+            return any_of([negate(all_of(guards)), leaf])
+        return all_of([*guards, leaf])
+
     def negate(self, leaf: Compiled) -> Compiled:
         # != and nin are defined as negations (docs/spec/LANGUAGE.md §2): the same rule as `not`.
         return negate(leaf)
@@ -111,6 +131,8 @@ class FilterCompiler(Compiler[Any, Compiled, Compiled]):
             return value.value, True
         if value is None or isinstance(value, (bool, int, float, str)):
             return value, True
+        if isinstance(value, Decimal):
+            return float(value), True  # stored as a double (docs/mongo.md)
         raise TypeError(f"not a crudql literal: {value!r}")  # never a dict: no operator injection
 
     def exact_values(self, values: Iterable[Any]) -> list[Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ...records import dump
 from ...values import instant_text, utc
 
 __all__ = ["INSTANT_STYLES", "Instants", "addressable", "codec", "from_document", "to_document"]
@@ -127,7 +128,7 @@ def to_document(record: BaseModel | Mapping[str, Any], model: type[BaseModel], *
     store = codec(instants)
     if not isinstance(record, model):
         record = model.model_validate(record)
-    dumped = record.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    dumped = dump(record, hidden=True)
     return _bson_value(dumped, store, "")  # type: ignore[no-any-return]
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from ...ast import Expr, SortKey
 from ...check.schema import Schema
 from ...records import require_model, validated
+from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from .compiler import FilterCompiler, compile_sort, explain
 from .documents import codec, from_document, to_document
 from .logic import as_filter
@@ -21,6 +22,17 @@ __all__ = ["SIMPLE_COLLATION", "MongoSource"]
 # MongoDB: a collection may have a default collation (say, case-insensitive English), which
 # would change every string comparison and the sort; crudql compares by code point.
 SIMPLE_COLLATION: dict[str, str] = {"locale": "simple"}
+
+
+_MAX_TIME_EXPIRED = 50
+
+
+def _max_time(deadline: Deadline | None, option: str) -> dict[str, int]:
+    """The server-side time limit left for the next operation (at least 1 ms)."""
+    if deadline is None:
+        return {}
+    deadline.check()
+    return {option: max(1, int(deadline.remaining() * 1000))}
 
 
 def _has_default_collation(collection: Any) -> bool:
@@ -50,10 +62,13 @@ class MongoSource:
         *,
         instants: str = "date",
         simple_collation: bool | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        queryable: str = "all",
     ) -> None:
         self.collection = collection
         self.model: type[BaseModel] = require_model(model, "Mongo")
-        self.schema = Schema.from_model(self.model)
+        self.timeout = check_timeout(timeout)
+        self.schema = Schema.from_model(self.model, queryable)
         self.instants = codec(instants).name
         self.simple_collation = simple_collation
         self._compiler = FilterCompiler(self.instants)
@@ -70,9 +85,11 @@ class MongoSource:
         *,
         instants: str = "date",
         simple_collation: bool | None = None,
+        **source_options: Any,
     ) -> MongoSource:
-        """Validate the records with the model, store them in `collection`, return the source."""
-        source = cls(collection, model, instants=instants, simple_collation=simple_collation)
+        """Validate the records with the model, store them in `collection`, return the source
+        (other keyword arguments go to the source: `timeout`, `queryable`)."""
+        source = cls(collection, model, instants=instants, simple_collation=simple_collation, **source_options)
         documents = [
             to_document(record, source.model, instants=source.instants) for record in validated(source.model, records)
         ]
@@ -92,15 +109,22 @@ class MongoSource:
             return [], 0  # nothing can match: no round trip
         query = as_filter(compiled)
         options = self._query_options()
-        total = self.collection.count_documents(query, **options)
-        if offset >= total or limit <= 0:
-            return [], total
-        cursor = self.collection.find(query, {"_id": False}, **options)
-        spec = compile_sort(order)
-        if spec:
-            cursor = cursor.sort(spec)
-        cursor = cursor.skip(offset).limit(limit)
-        return [from_document(doc, self.model) for doc in cursor], total
+        deadline = None if self.timeout is None else Deadline(self.timeout)
+        try:
+            total = self.collection.count_documents(query, **options, **_max_time(deadline, "maxTimeMS"))
+            if offset >= total or limit <= 0:
+                return [], total
+            cursor = self.collection.find(query, {"_id": False}, **options, **_max_time(deadline, "max_time_ms"))
+            spec = compile_sort(order)
+            if spec:
+                cursor = cursor.sort(spec)
+            documents = list(cursor.skip(offset).limit(limit))
+        except Exception as exc:
+            # MongoDB: maxTimeMS makes the server stop the operation (ExecutionTimeout, code 50).
+            if deadline is not None and getattr(exc, "code", None) == _MAX_TIME_EXPIRED:
+                raise deadline.error() from None
+            raise
+        return [from_document(doc, self.model) for doc in documents], total
 
     def _query_options(self) -> dict[str, Any]:
         if self.simple_collation is None:

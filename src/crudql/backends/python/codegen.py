@@ -40,6 +40,8 @@ class Codegen:
         self.namespace: dict[str, Any] = {
             "_instant": values.instant,
             "_date": values.date,
+            "_uuid": values.uuid_text,
+            "_decimal": values.decimal,
             "_enum": values.enum_value,
             "_same": values.same,
             "_order_any": values.order_any,
@@ -104,6 +106,10 @@ class Codegen:
             return f"_instant({read})"
         if kind is Kind.DATE:
             return f"_date({read})"
+        if kind is Kind.UUID:
+            return f"_uuid({read})"
+        if kind is Kind.DECIMAL:
+            return f"_decimal({read})"
         return read
 
     def guarded(self, f: Field, var: str, test: Callable[[str], str]) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from ...ast import And, Expr, Field, Not, Or, Predicate, Quantified
+from ...cache import WeightedLRU, tree_weight
 from ...fieldtypes import Kind
 from ...patterns import escape_like, like_matcher
 from ..base import Compiler, text_of, value_of, values_of
@@ -20,6 +20,11 @@ from .codegen import DICT, MODEL, SHAPES, Codegen
 
 __all__ = ["compile_filter", "compile_scan", "source_of"]
 
+# Generated functions, by (tree, record shape): checked trees carry each field's type, JSON path
+# and how each segment is reached, so one model's code never serves another.
+# Generated code holds about twice the tree's weight (measured).
+_PREDICATES: WeightedLRU[tuple[Expr, str], Callable[[Any], bool]] = WeightedLRU(8 << 20)
+_SCANS: WeightedLRU[tuple[Expr, str], Callable[[Iterable[Any]], list[Any]]] = WeightedLRU(16 << 20)
 _HOIST_EVERY = 12  # nesting levels per generated function: stays far below Python's parser limit
 
 
@@ -100,6 +105,10 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
             return f"map(_instant, {v})"
         if kind is Kind.DATE:
             return f"map(_date, {v})"
+        if kind is Kind.UUID:
+            return f"map(_uuid, {v})"
+        if kind is Kind.DECIMAL:
+            return f"map(_decimal, {v})"
         return v
 
     @staticmethod
@@ -255,8 +264,11 @@ def _always(record: Any) -> bool:
     return True
 
 
-@lru_cache(maxsize=512)
 def _compile(expr: Expr, shape: str) -> Callable[[Any], bool]:
+    return _PREDICATES.get_or_build((expr, shape), lambda: _build(expr, shape), lambda _: 2 * tree_weight(expr))
+
+
+def _build(expr: Expr, shape: str) -> Callable[[Any], bool]:
     if shape == "auto":
         on_model, on_dict = _compile(expr, MODEL), _compile(expr, DICT)
 
@@ -276,9 +288,10 @@ def compile_scan(expr: Expr | None, shape: str = MODEL) -> Callable[[Iterable[An
     return _compile_scan(expr, shape)
 
 
-@lru_cache(maxsize=512)
 def _compile_scan(expr: Expr, shape: str) -> Callable[[Iterable[Any]], list[Any]]:
-    return FilterGenerator(shape).build_scan(expr)
+    return _SCANS.get_or_build(
+        (expr, shape), lambda: FilterGenerator(shape).build_scan(expr), lambda _: 2 * tree_weight(expr)
+    )
 
 
 def source_of(expr: Expr | None, shape: str = MODEL) -> str:

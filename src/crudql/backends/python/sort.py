@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 from typing import Any
 
 from ...ast import Field, SortKey
+from ...cache import WeightedLRU
 from .codegen import DICT, MODEL, Codegen
 
 __all__ = ["compile_sort_key", "sort_records"]
@@ -27,8 +27,19 @@ def _sort_field(key: SortKey) -> Field:
     return key.resolved if key.resolved is not None else Field(key.path)
 
 
-@lru_cache(maxsize=512)
+# Rank functions by (fields, shape, flagged); a sort has at most 32 keys of 16 segments.
+_RANKS: WeightedLRU[tuple[Any, ...], Callable[[Any], Any]] = WeightedLRU(4 << 20)
+
+
 def _compile_ranks(fields: tuple[Field, ...], shape: str, flagged: bool) -> Callable[[Any], Any]:
+    return _RANKS.get_or_build(
+        (fields, shape, flagged),
+        lambda: _build_ranks(fields, shape, flagged),
+        lambda _: 2048 + 1024 * sum(len(f.path) for f in fields),
+    )
+
+
+def _build_ranks(fields: tuple[Field, ...], shape: str, flagged: bool) -> Callable[[Any], Any]:
     """One generated function: the value of a single field, or (flagged) the flat tuple
     (present?, value, present?, value, ...) that orders records by every field, missing lowest."""
     gen = Codegen(shape)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +43,40 @@ def date(value: Any) -> dt.date | None:
             return dt.date.fromisoformat(value)
         except ValueError:
             return None
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _canonical_uuid(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def uuid_text(value: Any) -> str | None:
+    """A UUID field's value as its canonical lowercase text (None when it is none)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        return _canonical_uuid(value)
+    return None
+
+
+def decimal(value: Any) -> Decimal | None:
+    """A Decimal field's value, exactly: a JSON number as the decimal its text spells."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, (float, str)):
+        try:
+            result = Decimal(str(value))
+        except InvalidOperation:
+            return None
+        return result if result.is_finite() else None
     return None
 
 

@@ -23,6 +23,8 @@ from ...errors import QueryError
 from ...fieldtypes import Kind
 from ...patterns import LikePattern, escape_like, parse_like
 from ..base import Compiler
+from ..merge import merge_alternatives
+from .casefold import fold_text
 from .dialects import dialect_for
 from .dialects.base import BIND_TYPES, SQLDialect
 from .elements import bind, binds, exists, junction
@@ -88,7 +90,9 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
         self._memos: dict[tuple[Any, ...], Any] = {}
 
     def compile(self, expr: Expr) -> ColumnElement[bool]:
-        return self.visit(expr, _Scope(mapping=self.mapping))
+        # Alternatives on one array become one subquery: statements stay small however many
+        # a client writes (docs/architecture.md, backends/merge.py).
+        return self.visit(merge_alternatives(expr), _Scope(mapping=self.mapping))
 
     # -------------------------------------------------------------- memoized field expressions
     #
@@ -138,7 +142,37 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
         return junction(sa.or_ if scope.negate else sa.and_, [self.visit(c, scope) for c in node.children])
 
     def visit_or(self, node: Or, scope: _Scope) -> ColumnElement[bool]:
-        return junction(sa.and_ if scope.negate else sa.or_, [self.visit(c, scope) for c in node.children])
+        parts: list[ColumnElement[bool]] = []
+        groups: dict[tuple[Any, ...], list[Predicate]] = {}
+        for child in node.children:
+            key = _pattern_group(child)
+            if key is None:
+                parts.append(self.visit(child, scope))
+            else:
+                groups.setdefault(key, []).append(child)  # type: ignore[arg-type]
+        for (_, mode), members in groups.items():
+            if len(members) == 1:
+                parts.append(self.visit(members[0], scope))
+                continue
+            test = self._elements_in(members, scope) if mode == "elements" else self._like_any(members, scope)
+            parts.append(test.negative() if scope.negate else test.positive())
+        return junction(sa.and_ if scope.negate else sa.or_, parts)
+
+    def _like_any(self, members: list[Predicate], scope: _Scope) -> Test:
+        """Pattern tests on one text field, as one test (`SQLDialect.like_any`)."""
+        ref = self.ref(members[0].field, scope)
+        value = self.scalar(ref, "string" if ref.kind is Kind.ANY else None)
+        patterns = [self._checked(_PATTERNS[m.op](_text(m))) for m in members]
+        return self.dialect.like_any(value, patterns, ignore_case=members[0].op in ("ilike", "icontains"))
+
+    def _elements_in(self, members: list[Predicate], scope: _Scope) -> Test:
+        """`icontains` alternatives on one array: an element equal to one of the texts,
+        ignoring case, in one subquery."""
+        ref = self.ref(members[0].field, scope)
+        each, _, guard = self.dialect.elements(ref, members=True)
+        texts = list(dict.fromkeys(fold_text(self.dialect.check_text(_text(m))) for m in members))
+        test = self.dialect.fold(self.dialect.element_text(each)).in_(binds(texts, sa.String()))
+        return Leaf(exists(each, test if guard is None else sa.and_(guard, test)))
 
     def visit_not(self, node: Not, scope: _Scope) -> ColumnElement[bool]:
         return self.visit(node.child, scope.flipped())
@@ -374,6 +408,28 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
 
             clauses.append(self._memo(("sort", f.path, key.descending), ref, build))
         return clauses
+
+
+# How each text operator's argument becomes a LIKE pattern.
+_PATTERNS: dict[str, Callable[[str], LikePattern]] = {
+    "like": parse_like,
+    "ilike": parse_like,
+    "contains": lambda text: parse_like("%" + escape_like(text) + "%"),
+    "icontains": lambda text: parse_like("%" + escape_like(text) + "%"),
+    "starts-with": lambda text: parse_like(escape_like(text) + "%"),
+    "ends-with": lambda text: parse_like("%" + escape_like(text)),
+}
+
+
+def _pattern_group(node: Expr) -> tuple[Any, ...] | None:
+    """Which alternatives a text test can share one SQL test with: the same field, and the
+    same case mode (or, for `icontains` on an array, the same array)."""
+    if not isinstance(node, Predicate) or node.op not in _PATTERNS:
+        return None
+    kind = node.field.type.kind if node.field.type is not None else Kind.ANY
+    if kind is Kind.ARRAY:
+        return (node.field, "elements") if node.op == "icontains" else None
+    return (node.field, "fold" if node.op in ("ilike", "icontains") else "exact")
 
 
 def _literal(node: Predicate, i: int) -> Any:

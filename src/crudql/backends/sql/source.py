@@ -10,8 +10,6 @@ statements a page runs.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,10 +20,12 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
 from ...ast import Expr, SortKey
+from ...cache import CompiledCache, WeightedLRU, tree_weight
 from ...check.schema import Schema
 from ...errors import QueryError
 from ...fieldtypes import FieldType
 from ...records import require_model, validated
+from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from .compiler import FilterCompiler
 from .dialects import dialect_for
 from .storage import UnstorableValue, to_row
@@ -51,10 +51,12 @@ class SQLSource:
     `bind` is an Engine (a connection is taken per page) or a Connection (used as is; the
     caller owns its transactions). `table` is a `sa.Table` or a table name (reflected).
     `count="window"` adds count(*) OVER () to the page query instead of a separate count
-    (measured slower: see docs/sql.md).
+    (measured slower: see docs/sql.md). `timeout`: seconds a page and its count may run before
+    the engine cancels them (`crudql.QueryTimeoutError`); None disables. `queryable`: the
+    field policy mode of the schema (`crudql.Schema.from_model`).
     """
 
-    STATEMENT_CACHE_SIZE = 256
+    STATEMENT_CACHE_BYTES = 16 << 20
 
     def __init__(
         self,
@@ -64,16 +66,20 @@ class SQLSource:
         *,
         count: str = "separate",
         autocommit: bool = True,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        queryable: str = "all",
     ) -> None:
         self.model = require_model(model, "SQL")
+        self.timeout = check_timeout(timeout)
         if count not in ("separate", "window"):
             raise ValueError("count must be 'separate' or 'window'")
         self.bind = bind
-        self.schema = Schema.from_model(self.model)
+        self.schema = Schema.from_model(self.model, queryable)
         if isinstance(table, str):
             table = sa.Table(table, sa.MetaData(), autoload_with=bind)
         self.table = table
         self.dialect = dialect_for(bind)
+        self.dialect.check_bind(bind)
         self.mapping = TableMapping(table, self.schema)
         for info in self.mapping.fields.values():
             if info.is_json:
@@ -89,8 +95,13 @@ class SQLSource:
         self._columns = [(info.column, info.alias) for info in self.mapping.fields.values()]
         # JSON columns are decoded here, once, with json.loads (when the driver has not already).
         self._json_positions = tuple(i for i, info in enumerate(self.mapping.fields.values()) if info.is_json)
-        self._statements: OrderedDict[tuple[Any, ...], Statements] = OrderedDict()
-        self._lock = threading.Lock()
+        # SQLAlchemy statements weigh about eight times the tree they come from (measured): hence
+        # the factor in `statements`. Their compiled forms go to this source's own cache, bounded
+        # by memory, rather than to the engine's, bounded by count only (500 entries of up to
+        # half a megabyte each).
+        self._statements: WeightedLRU[tuple[Any, ...], Statements] = WeightedLRU(self.STATEMENT_CACHE_BYTES)
+        self._compiled = CompiledCache(self.STATEMENT_CACHE_BYTES)
+        self._options = {"compiled_cache": self._compiled}
 
     def __repr__(self) -> str:
         return f"SQLSource({self.dialect.name}, {self.table.name!r}, {self.model.__name__})"
@@ -121,6 +132,7 @@ class SQLSource:
         """
         model = require_model(model, "SQL.from_records")
         dialect = dialect_for(bind)
+        bind = dialect.shared_bind(bind) or bind
         table = table_for_model(model, sa.MetaData(), table_name or default_table_name(model), dialect, schema=schema)
         columns = TableMapping(table, Schema.from_model(model)).storage_columns()
         with _transaction(bind) as conn:
@@ -139,23 +151,11 @@ class SQLSource:
     # -------------------------------------------------------------- statements
 
     def statements(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
-        """The page and count statements for a checked query, cached by the (hashable) AST."""
-        key = (where, tuple(order))
-        try:
-            with self._lock:  # a source serves concurrent requests (a threaded server)
-                found = self._statements[key]
-                self._statements.move_to_end(key)
-            return found
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable literal: build without caching
-            return self._build(where, order)
-        built = self._build(where, order)
-        with self._lock:
-            self._statements[key] = built
-            while len(self._statements) > self.STATEMENT_CACHE_SIZE:
-                self._statements.popitem(last=False)
-        return built
+        """The page and count statements for a checked query, cached by the (hashable) AST
+        and bounded by an estimate of their memory."""
+        return self._statements.get_or_build(
+            (where, tuple(order)), lambda: self._build(where, order), lambda _: 10 * tree_weight(where)
+        )
 
     def _build(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
         condition = self.compiler.compile(where) if where is not None else None
@@ -214,27 +214,42 @@ class SQLSource:
 
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
         stmts = self.statements(where, order)
+        with self._running() as conn:
+            rows = list(conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}, execution_options=self._options).all())
+            total = self._total(conn, stmts, rows, offset, limit)
+        return [self._record(row) for row in rows], total
+
+    @contextmanager
+    def _running(self) -> Iterator[Connection]:
+        """A prepared connection whose statements the engine cancels at the source's timeout;
+        driver errors a client caused or a timeout become `QueryError`s."""
+        deadline = None if self.timeout is None else Deadline(self.timeout)
         with self._connect() as conn:
             self.dialect.prepare(conn)
             try:
-                rows = list(conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}).all())
-                total = self._total(conn, stmts, rows, offset, limit)
-            except sa.exc.DataError as exc:
-                # A value the database refused (the checks above should have caught it first).
-                raise QueryError(f"the database rejected a value of the query: {exc.orig}", code="value") from None
-        return [self._record(row) for row in rows], total
+                if deadline is None:
+                    yield conn
+                else:
+                    with self.dialect.enforce(conn, deadline):
+                        yield conn
+            except sa.exc.DBAPIError as exc:
+                if deadline is not None and self.dialect.is_cancelled(exc):
+                    raise deadline.error() from None
+                if isinstance(exc, sa.exc.DataError):
+                    # A value the database refused (the checks above should have caught it first).
+                    raise QueryError(f"the database rejected a value of the query: {exc.orig}", code="value") from None
+                raise
 
     def _total(self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int) -> int:
         if (rows and len(rows) < limit) or (not rows and offset == 0):
             return offset + len(rows)  # the page shows the end of the matches
         if rows and self.count_mode == "window":
             return int(rows[0][-1])
-        return int(conn.execute(stmts.count).scalar_one())
+        return int(conn.execute(stmts.count, execution_options=self._options).scalar_one())
 
     def count(self, where: Expr | None = None) -> int:
-        with self._connect() as conn:
-            self.dialect.prepare(conn)
-            return int(conn.execute(self.statements(where, ()).count).scalar_one())
+        with self._running() as conn:
+            return int(conn.execute(self.statements(where, ()).count, execution_options=self._options).scalar_one())
 
     def _record(self, row: Sequence[Any]) -> Any:
         values = list(row)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from ...fieldtypes import FieldType, Kind
+from ...records import dump
 from ...values import instant_text, parse_instant_text, utc
 
 __all__ = ["JSON_KINDS", "TEXT_STORED_KINDS", "InstantText", "UnstorableValue", "storage_json", "to_row"]
@@ -44,6 +45,16 @@ class InstantText(sa.types.TypeDecorator[dt.datetime]):
         if isinstance(value, str):
             return parse_instant_text(value)
         return utc(value)
+
+
+class DecimalAsDouble(sa.types.TypeDecorator[float]):
+    """A Decimal stored and compared as the nearest double (engines without exact decimals)."""
+
+    impl = sa.Double()
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else float(value)
 
 
 class UnstorableValue(ValueError):
@@ -86,7 +97,7 @@ def storage_json(value: Any, where: str) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, BaseModel):
-        return storage_json(value.model_dump(mode="python", by_alias=True, exclude_unset=True), where)
+        return storage_json(dump(value), where)
     raise UnstorableValue(f"{where}: cannot store a {type(value).__name__} in SQL")
 
 
@@ -102,12 +113,14 @@ def _storage_scalar(value: Any, kind: Kind, where: str) -> Any:
         return _storage_text(str(value), where)
     if kind is Kind.FLOAT and not math.isfinite(value):
         raise UnstorableValue(f"{where}: {value} cannot be compared like the other backends do")
+    if kind is Kind.DECIMAL and not value.is_finite():
+        raise UnstorableValue(f"{where}: {value} cannot be compared like the other backends do")
     return value
 
 
 def to_row(record: BaseModel, columns: dict[str, tuple[str, FieldType]]) -> dict[str, Any]:
     """One record as column values (`columns`: column name -> (alias, field type))."""
-    dumped = record.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    dumped = dump(record, hidden=True)
     row: dict[str, Any] = {}
     for column, (alias, ftype) in columns.items():
         value = dumped.get(alias)

@@ -82,7 +82,7 @@ def add_playground(
             page_request = request_from_query([(k, v) for k, v in params if k != "scope"])
             where_scope = None
             if scope is not None and values and values[0]:
-                where_scope = scope.filter({scope.param: values[0]}, schema)
+                where_scope = scope.filter({scope.param: values[0]})
             body = await anyio.to_thread.run_sync(
                 lambda: explain_request(page_request, source, dialect, limits, where_scope)
             )

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 
 from ....errors import QueryError
 from ....fieldtypes import Kind
 from ....patterns import LikePattern
+from ....timeouts import WATCHDOG, Deadline
 from ....values import instant_text
-from ..logic import Test
+from ..logic import AnyOf, Test
 from ..refs import Ref
 from ..storage import JSON_KINDS, TEXT_STORED_KINDS
 
@@ -76,6 +80,10 @@ class SQLDialect:
             return self.text_type()
         if kind is Kind.DATETIME:
             return self.instant_type()
+        if kind is Kind.UUID:
+            return self.uuid_type()
+        if kind is Kind.DECIMAL:
+            return self.decimal_type()
         scalar: dict[Kind, sa.types.TypeEngine[Any]] = {
             Kind.INT: sa.BigInteger(),
             Kind.FLOAT: sa.Double(),
@@ -96,9 +104,25 @@ class SQLDialect:
         """An aware instant whose stored order is time order."""
         return sa.DateTime(timezone=True)
 
+    def uuid_type(self) -> sa.types.TypeEngine[Any]:
+        """A UUID: native where the engine has one; its order is its canonical text's."""
+        return sa.Uuid()
+
+    def decimal_type(self) -> sa.types.TypeEngine[Any]:
+        """An exact decimal number, where the engine has one."""
+        return sa.Numeric()
+
     def index_part(self, column: sa.Column[Any]) -> Any:
         """How a column appears in an index, so that crudql's sorts (nulls lowest) can use it."""
         return column
+
+    def shared_bind(self, bind: Engine | Connection) -> Engine | Connection | None:
+        """For a bind every thread cannot share as it is, the bind to load into instead (or a
+        ValueError saying what to pass); None when `bind` is fine. SQLite: in-memory engines."""
+        return None
+
+    def check_bind(self, bind: Engine | Connection) -> None:
+        """Refuse (ValueError) a bind a source cannot answer from every thread with."""
 
     def check_json_column(self, column: sa.Column[Any]) -> None:
         """Refuse (ValueError) a JSON column the compiled queries cannot use."""
@@ -107,6 +131,19 @@ class SQLDialect:
 
     def prepare(self, conn: Connection) -> None:
         """Per-connection setup before a query (SQLite: register crudql's functions)."""
+
+    def enforce(self, conn: Connection, deadline: Deadline) -> AbstractContextManager[None]:
+        """While the block runs, cancel inside the engine whatever `conn` runs past `deadline`.
+        By default the watchdog thread calls `cancel` at the deadline."""
+        return _watchdog(self, conn, deadline)
+
+    def cancel(self, dbapi_connection: Any) -> None:
+        """Ask the engine, from another thread, to stop the statement the connection runs."""
+        raise NotImplementedError(f"{self.title}: no way to cancel a running statement")
+
+    def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
+        """Whether a driver error is the engine reporting a statement cancelled by `enforce`."""
+        return False
 
     def plan_lines(self, rows: list[Any]) -> list[str]:
         """The rows an `explain_prefix` statement returns, as lines of text."""
@@ -130,12 +167,17 @@ class SQLDialect:
         """A checked literal in the form a typed column's values have."""
         if isinstance(value, str):
             self.check_text(value)
+            if kind is Kind.UUID:
+                return uuid.UUID(value)
         if isinstance(value, enum.Enum):
             value = value.value
         return value
 
     def json_literal(self, value: Any, kind: Kind) -> Any:
-        """A literal as it is written inside stored JSON (instants as fixed-width text)."""
+        """A literal as it is written inside stored JSON (instants as fixed-width text, UUIDs
+        as canonical text)."""
+        if isinstance(value, str):
+            return self.check_text(value)
         value = self.literal_value(value, kind)
         if isinstance(value, dt.datetime):
             return instant_text(value)
@@ -147,6 +189,8 @@ class SQLDialect:
         """The type to bind a literal compared with the field as."""
         if ref.column is not None and kind is ref.kind:
             return ref.column.type
+        if kind is Kind.DECIMAL:
+            return self.decimal_type()
         return BIND_TYPES.get(kind, sa.String())
 
     # ------------------------------------------------------------------ JSON access
@@ -187,9 +231,18 @@ class SQLDialect:
         """LIKE with Unicode case folding identical to Python's `re.IGNORECASE`."""
         raise NotImplementedError
 
+    def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
+        """Some pattern matches (`like`/`ilike` of each): one test for many alternatives on one
+        field, which an engine may evaluate far more cheaply than one test each."""
+        return AnyOf(tuple(self.ilike(value, p) if ignore_case else self.like(value, p) for p in patterns))
+
+    def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        """`text` case-folded as `crudql.backends.sql.casefold.fold_text` folds a Python string."""
+        raise NotImplementedError
+
     def ordered(self, expr: ColumnElement[Any], ref: Ref) -> ColumnElement[Any]:
         """`expr` as it compares with `<` and sorts: strings by code point."""
-        if self.ordering_collation is None or ref.kind not in (*TEXT_STORED_KINDS, Kind.DATETIME, Kind.DATE):
+        if self.ordering_collation is None or ref.kind not in (*TEXT_STORED_KINDS, Kind.UUID, Kind.DATETIME, Kind.DATE):
             return expr
         if ref.column is not None:
             if ref.kind not in TEXT_STORED_KINDS:
@@ -206,3 +259,13 @@ class SQLDialect:
         if not self.explicit_nulls or not nullable:
             return clause
         return clause.nulls_last() if descending else clause.nulls_first()
+
+
+@contextmanager
+def _watchdog(dialect: SQLDialect, conn: Connection, deadline: Deadline) -> Iterator[None]:
+    dbapi_connection = conn.connection.dbapi_connection
+    alarm = WATCHDOG.arm(deadline, lambda: dialect.cancel(dbapi_connection))
+    try:
+        yield
+    finally:
+        alarm.disarm()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql import ColumnElement
 
 from ....fieldtypes import Kind
@@ -44,6 +44,7 @@ class PostgresDialect(SQLDialect):
     _CASTS: ClassVar[dict[Kind, sa.types.TypeEngine[Any]]] = {
         Kind.INT: sa.Numeric(),  # exact for any integer; bigint would fail on larger ones
         Kind.FLOAT: sa.Double(),  # the same doubles Python compares
+        Kind.DECIMAL: sa.Numeric(),  # JSON numbers are exact numerics in JSONB
         Kind.BOOL: sa.Boolean(),
     }
     _FAMILY_TYPES: ClassVar[dict[str, str]] = {"bool": "boolean", "number": "number", "string": "string"}
@@ -63,6 +64,15 @@ class PostgresDialect(SQLDialect):
         ctype = column.type if self.engine_dialect is None else column.type.dialect_impl(self.engine_dialect)
         if not isinstance(ctype, JSONB):
             raise ValueError(f"column {column.name!r} must be JSONB on PostgreSQL")
+
+    def cancel(self, dbapi_connection: Any) -> None:
+        # psycopg 3: a cancel request on a connection of its own; the server stops the running
+        # statement, which fails with query_canceled, and the session stays usable.
+        cancel = getattr(dbapi_connection, "cancel_safe", None) or dbapi_connection.cancel
+        cancel()
+
+    def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
+        return getattr(error.orig, "sqlstate", None) == "57014"  # query_canceled
 
     def contains_all(self, ref: Ref, payload: list[Any]) -> Test:
         """`array @> '[v, ...]'`, JSONB containment (a GIN index serves it)."""
@@ -148,11 +158,24 @@ class PostgresDialect(SQLDialect):
     def like(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
         return Leaf(value.like(bind(render_like(pattern), sa.String()), escape="\\"), value.is_(None))
 
-    def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+    def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         # lower() under a libc UTF-8 collation is the simple lowercase mapping re uses; translate()
-        # then merges re's extra case classes (s/ſ, σ/ς, ...). The pattern is folded in Python.
-        folded = sa.func.translate(
-            sa.func.lower(sa.collate(value, self.case_collation)), schema_text(FOLD_FROM), schema_text(FOLD_TO)
+        # then merges re's extra case classes (s/ſ, σ/ς, ...).
+        return sa.func.translate(
+            sa.func.lower(sa.collate(text, self.case_collation)), schema_text(FOLD_FROM), schema_text(FOLD_TO)
         )
+
+    def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+        # The pattern is folded in Python, the value in SQL.
         rendered = render_like(pattern, lambda text: escape_like(fold_text(text)))
-        return Leaf(folded.like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
+        return Leaf(self.fold(value).like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
+
+    def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
+        # value LIKE ANY (:patterns): one bound array, whatever the number of alternatives.
+        # LIKE's default escape character is the backslash, as the rendered patterns use.
+        if ignore_case:
+            rendered = [render_like(p, lambda text: escape_like(fold_text(text))) for p in patterns]
+            target = self.fold(value)
+        else:
+            rendered, target = [render_like(p) for p in patterns], value
+        return Leaf(target.like(sa.any_(bind(rendered, ARRAY(sa.Text())))), value.is_(None))

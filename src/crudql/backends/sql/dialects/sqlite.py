@@ -8,23 +8,47 @@ on each connection, the same matcher as the Python backend, so the same Unicode 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import ColumnElement
 
 from ....fieldtypes import Kind
 from ....patterns import LikePattern, like_matcher
+from ....timeouts import Deadline
+from ..casefold import fold_text
 from ..elements import ONE, bind, schema_text
 from ..likes import pattern_literals, render_glob, render_like
 from ..logic import Const, Leaf, Test
 from ..refs import Ref
-from ..storage import InstantText
+from ..storage import DecimalAsDouble, InstantText
 from .base import SQLDialect
 
 __all__ = ["SQLiteDialect", "register_sqlite_functions"]
+
+_PROGRESS_STEPS = 10_000  # virtual machine steps between clock checks: microseconds apart
+
+
+@dataclass
+class _Location:
+    """A JSON value's place: `names` (a literal path) below `doc`, where `doc` may be the
+    container a chain of keyed `json_each` lookups (`froms`, `where`) reached; `entry` is the
+    last lookup when the path ends with a key."""
+
+    doc: ColumnElement[Any]
+    names: list[str]
+    froms: list[Any] = field(default_factory=list)  # the lookups, joined: one FROM item
+    where: list[ColumnElement[bool]] = field(default_factory=list)  # the first lookup's key
+    entry: Any = None
 
 
 class SQLiteDialect(SQLDialect):
@@ -37,6 +61,52 @@ class SQLiteDialect(SQLDialect):
 
     def instant_type(self) -> sa.types.TypeEngine[Any]:
         return InstantText()  # fixed-width UTC text: SQLite has no time zone type
+
+    @staticmethod
+    def _per_thread_memory(bind: Engine | Connection) -> bool:
+        """An engine on an in-memory database whose pool gives each thread a connection (and
+        so a database) of its own: another thread sees `no such table`."""
+        if not isinstance(bind, Engine):
+            return False
+        url = bind.url
+        memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        return memory and not isinstance(bind.pool, StaticPool)
+
+    def shared_bind(self, bind: Engine | Connection) -> Engine | Connection | None:
+        if not self._per_thread_memory(bind):
+            return None
+        # One in-memory database that every thread shares: one connection, any thread.
+        return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+
+    def check_bind(self, bind: Engine | Connection) -> None:
+        if self._per_thread_memory(bind):
+            raise ValueError(
+                "this in-memory SQLite engine gives each thread its own empty database, so a server's "
+                "worker threads would not see the table; create it with create_engine('sqlite://', "
+                "poolclass=StaticPool, connect_args={'check_same_thread': False}), use a database file, "
+                "or load the records with SQL.from_records(engine, records, model=...), which does this for you"
+            )
+
+    def decimal_type(self) -> sa.types.TypeEngine[Any]:
+        return DecimalAsDouble()  # SQLite has no exact decimal: the nearest double
+
+    @contextmanager
+    def enforce(self, conn: Connection, deadline: Deadline) -> Iterator[None]:
+        # In the connection's own thread: SQLite calls the handler every few thousand virtual
+        # machine steps, and a true answer interrupts the statement ("interrupted").
+        dbapi_connection: Any = conn.connection.dbapi_connection
+        at = deadline.at
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() >= at, _PROGRESS_STEPS)
+        try:
+            yield
+        finally:
+            dbapi_connection.set_progress_handler(None, 0)
+
+    def cancel(self, dbapi_connection: Any) -> None:
+        dbapi_connection.interrupt()
+
+    def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
+        return isinstance(error.orig, sqlite3.OperationalError) and "interrupted" in str(error.orig)
 
     def plan_lines(self, rows: list[Any]) -> list[str]:
         return [" | ".join(str(v) for v in row) for row in rows]
@@ -54,36 +124,38 @@ class SQLiteDialect(SQLDialect):
             out += f".{n}" if n.isidentifier() and n.isascii() else '."' + n + '"'
         return out
 
-    def _locate(self, ref: Ref) -> tuple[ColumnElement[Any], list[str], tuple[str, bool] | None]:
-        """(document, literal path below it, final keyed step or None).
+    def _locate(self, ref: Ref) -> _Location:
+        """Where the field's value is: a literal JSON path below a document, reached through
+        one flat chain of `json_each` lookups for the map keys on the way.
 
-        Schema names make up literal JSON paths; a map key (client text) is looked up with
-        json_each and `key = :bound`, so it never becomes part of a path string.
+        Schema names make up literal JSON paths; a map key (client text) is matched with
+        `key = :bound`, so it never becomes part of a path string. Each key is one more
+        table-valued function in the same FROM (a lateral join), never one more nested
+        subquery: SQLite's parser overflows past about ten levels of nesting.
         """
         assert ref.doc is not None
-        doc = ref.doc
-        names: list[str] = []
         steps = list(ref.steps)
-        for i, (name, keyed) in enumerate(steps):
+        last_key = max((i for i, (_, keyed) in enumerate(steps) if keyed), default=None)
+        if last_key is None:
+            return _Location(ref.doc, [name for name, _ in steps])
+        chain: Any = None
+        entry: Any = None
+        container: ColumnElement[Any] = ref.doc
+        names: list[str] = []
+        for name, keyed in steps[: last_key + 1]:
             if not keyed:
                 names.append(name)
                 continue
-            if i == len(steps) - 1:
-                return doc, names, (name, keyed)
-            entry = sa.func.json_each(doc, schema_text(self._path(names))).table_valued("key", "value", "type").alias()
+            function = sa.func.json_each(container, schema_text(self._path(names)))
+            entry = function.table_valued("key", "value", "type").alias()
+            on_key = entry.c.key == bind(self.check_text(name), sa.String())
+            # Each lookup joins the previous one (it reads that entry's value): a lateral join.
+            chain = (entry, on_key) if chain is None else (sa.join(chain[0], entry, on_key), chain[1])
             # Only containers can be stepped into; a string here would be re-parsed as JSON.
-            doc = (
-                sa.select(entry.c.value)
-                .where(entry.c.key == bind(self.check_text(name), sa.String()))
-                .where(entry.c.type.in_([schema_text("object"), schema_text("array")]))
-                .scalar_subquery()
-            )
+            container = sa.case((entry.c.type.in_([schema_text("object"), schema_text("array")]), entry.c.value))
             names = []
-        return doc, names, None
-
-    def _keyed_entry(self, doc: ColumnElement[Any], names: list[str], key: str) -> Any:
-        entry = sa.func.json_each(doc, schema_text(self._path(names))).table_valued("key", "value", "type").alias()
-        return entry, entry.c.key == bind(self.check_text(key), sa.String())
+        rest = [name for name, _ in steps[last_key + 1 :]]
+        return _Location(container, rest, [chain[0]], [chain[1]], entry if not rest else None)
 
     _FAMILY_TYPES: ClassVar[dict[str, tuple[str, ...]]] = {
         "bool": ("true", "false"),
@@ -91,41 +163,41 @@ class SQLiteDialect(SQLDialect):
         "string": ("text",),
     }
 
+    def _value(self, at: _Location, family: str | None, array: bool = False) -> ColumnElement[Any]:
+        """The JSON value at the location (NULL when missing; with `family`, NULL unless of that
+        family; with `array`, NULL unless an array)."""
+        types = ["array"] if array else self._FAMILY_TYPES[family] if family is not None else None
+        if at.entry is not None:  # the last step is a key: the value is that entry's
+            value, type_ = at.entry.c.value, at.entry.c.type
+        else:
+            path = schema_text(self._path(at.names))
+            value, type_ = sa.func.json_extract(at.doc, path), sa.func.json_type(at.doc, path)
+        if types is not None:
+            value = sa.case((type_.in_([schema_text(t) for t in types]), value))
+        if not at.froms:
+            return value
+        return sa.select(value).select_from(*at.froms).where(*at.where).scalar_subquery()
+
     def scalar(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
         if ref.column is not None:
             return ref.column
-        doc, names, keyed = self._locate(ref)
-        if keyed is not None:
-            entry, on_key = self._keyed_entry(doc, names, keyed[0])
-            where = on_key
-            if family is not None:
-                where = sa.and_(where, entry.c.type.in_([schema_text(t) for t in self._FAMILY_TYPES[family]]))
-            return sa.select(entry.c.value).where(where).scalar_subquery()
-        path = schema_text(self._path(names))
-        value = sa.func.json_extract(doc, path)
-        if family is None:
-            return value
-        types = [schema_text(t) for t in self._FAMILY_TYPES[family]]
-        return sa.case((sa.func.json_type(doc, path).in_(types), value))
+        return self._value(self._locate(ref), family)
 
     def present(self, ref: Ref) -> Test:
         if ref.column is not None:
             return Leaf(ref.column.is_not(None))
-        # json_extract is NULL for a missing path and for JSON null; objects come back as text.
+        # NULL for a missing path and for JSON null; objects and arrays come back as text.
         return Leaf(self.scalar(ref).is_not(None))
 
-    def _array(self, ref: Ref) -> tuple[ColumnElement[Any], str]:
-        doc, names, keyed = self._locate(ref)
-        if keyed is not None:
-            entry, on_key = self._keyed_entry(doc, names, keyed[0])
-            doc = sa.select(entry.c.value).where(on_key).where(entry.c.type == schema_text("array")).scalar_subquery()
-            names = []
-        return doc, self._path(names)
-
     def elements(self, ref: Ref, members: bool = False) -> tuple[Any, ColumnElement[Any], ColumnElement[bool] | None]:
-        doc, path = self._array(ref)
-        args = (doc,) if path == "$" else (doc, schema_text(path))
-        each = sa.func.json_each(*args).table_valued("key", "value", "type").alias()
+        at = self._locate(ref)
+        if at.froms or ref.kind is Kind.ANY:
+            # An untyped value may be an object, whose members json_each would also list.
+            function = sa.func.json_each(self._value(at, None, array=True))
+        else:
+            path = self._path(at.names)
+            function = sa.func.json_each(at.doc) if path == "$" else sa.func.json_each(at.doc, schema_text(path))
+        each = function.table_valued("key", "value", "type").alias()
         element_doc = sa.case((each.c.type == schema_text("object"), each.c.value))
         if members:
             # Membership tests (value = :v) need no guard: the one row json_each yields for a
@@ -155,6 +227,16 @@ class SQLiteDialect(SQLDialect):
         test = sa.func.crudql_ilike(value, bind(render_like(pattern), sa.String())) == ONE
         return Leaf(test, value.is_(None))
 
+    def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
+        # One function call with the patterns as one bound JSON array.
+        payload = json.dumps([render_like(p) for p in patterns], ensure_ascii=False)
+        flag = 1 if ignore_case else 0
+        test = sa.func.crudql_like_any(value, bind(payload, sa.String()), bind(flag, sa.Integer())) == ONE
+        return Leaf(test, value.is_(None))
+
+    def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        return sa.func.crudql_fold(text)
+
 
 def _sqlite_ilike(value: Any, pattern: Any) -> int | None:
     if value is None or pattern is None:
@@ -164,6 +246,25 @@ def _sqlite_ilike(value: Any, pattern: Any) -> int | None:
     return 1 if like_matcher(pattern, True)(value) else 0
 
 
+@lru_cache(maxsize=256)
+def _matchers(payload: str, ignore_case: bool) -> tuple[Callable[[str], object | None], ...]:
+    return tuple(like_matcher(p, ignore_case) for p in json.loads(payload))
+
+
+def _sqlite_like_any(value: Any, payload: Any, ignore_case: Any) -> int | None:
+    if value is None or payload is None:
+        return None
+    if not isinstance(value, str) or not isinstance(payload, str):
+        return 0
+    return 1 if any(match(value) for match in _matchers(payload, bool(ignore_case))) else 0
+
+
+def _sqlite_fold(value: Any) -> Any:
+    return fold_text(value) if isinstance(value, str) else None
+
+
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Register crudql's SQL functions on a sqlite3 connection (deterministic: usable in indexes)."""
     dbapi_connection.create_function("crudql_ilike", 2, _sqlite_ilike, deterministic=True)
+    dbapi_connection.create_function("crudql_like_any", 3, _sqlite_like_any, deterministic=True)
+    dbapi_connection.create_function("crudql_fold", 1, _sqlite_fold, deterministic=True)

@@ -1,0 +1,129 @@
+"""Query timeouts: one deadline per page request, enforced inside the engine.
+
+A valid filter can be expensive (hundreds of `ilike` alternatives over a large table), and no
+parse-time limit bounds that: only cancelling the running statement does. Every source takes
+`timeout` (seconds, default 10, None disables); a page plus its count that runs longer raises
+`crudql.QueryTimeoutError` (code `timeout`). How each engine cancels is the backend's business
+(SQLite: a progress handler; PostgreSQL and MySQL: a cancel request from the `Watchdog` thread;
+MongoDB: `maxTimeMS`; Python scans: a clock check between chunks).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+from .errors import QueryTimeoutError
+
+__all__ = ["DEFAULT_TIMEOUT", "WATCHDOG", "Alarm", "Deadline", "Watchdog", "check_timeout"]
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def check_timeout(timeout: float | None) -> float | None:
+    """A source's `timeout` argument, validated."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    return float(timeout)
+
+
+class Deadline:
+    """The instant a request must be done by (monotonic clock)."""
+
+    __slots__ = ("at", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def check(self) -> None:
+        """Raise the timeout error once the deadline has passed."""
+        if time.monotonic() >= self.at:
+            raise self.error()
+
+    def error(self) -> QueryTimeoutError:
+        return QueryTimeoutError(
+            f"the query ran longer than the timeout of {self.seconds:g} s and was cancelled; "
+            "narrow the filter (an indexed field, fewer alternatives) or ask for a smaller page"
+        )
+
+
+class Alarm:
+    """A callback the watchdog runs at a deadline unless it is disarmed first."""
+
+    __slots__ = ("_callback", "_lock", "at", "done", "fired")
+
+    def __init__(self, at: float, callback: Callable[[], None]) -> None:
+        self.at = at
+        self._callback = callback
+        self._lock = threading.Lock()
+        self.done = False
+        self.fired = False
+
+    def fire(self) -> None:
+        # Under the alarm's lock: once `disarm` has returned, the callback can no longer run,
+        # so a cancel request never reaches the connection's next statement.
+        with self._lock:
+            if self.done:
+                return
+            self.done = self.fired = True
+            try:
+                self._callback()
+            except Exception:
+                pass
+
+    def disarm(self) -> bool:
+        """Stop the alarm; True when it had already fired."""
+        with self._lock:
+            self.done = True
+            return self.fired
+
+
+class Watchdog:
+    """One daemon thread that runs alarms at their deadlines (started on first use)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Alarm]] = []
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: Deadline, callback: Callable[[], None]) -> Alarm:
+        alarm = Alarm(deadline.at, callback)
+        with self._cond:
+            heapq.heappush(self._heap, (alarm.at, next(self._ids), alarm))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="crudql-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return alarm
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                at, _, alarm = self._heap[0]
+                if alarm.done:
+                    heapq.heappop(self._heap)
+                    continue
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            alarm.fire()
+
+
+WATCHDOG = Watchdog()
