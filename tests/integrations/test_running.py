@@ -159,3 +159,21 @@ def test_a_database_server_that_refuses_connections_is_a_503() -> None:
     assert (response.status_code, response.headers["retry-after"]) == (503, "5")
     assert "127.0.0.1" not in response.text and "postgres" not in response.text
     engine.dispose()
+
+
+def test_a_query_over_the_source_timeout_is_cancelled_and_is_a_503() -> None:
+    sa = pytest.importorskip("sqlalchemy")
+    records = crudql.sample.contacts(3000)
+    source = crudql.sources.SQL.from_records(sa.create_engine("sqlite://"), records, model=Contact, timeout=0.05)
+    app = fastapi.FastAPI()
+    add_query_route(app, "/contacts", source)
+    client = TestClient(app)
+    expensive = "(or " + " ".join(f'(ilike name "%{chr(97 + i % 26)}%{i}%")' for i in range(200)) + ")"
+    started = time.perf_counter()
+    response = client.get("/contacts", params={"q": expensive, "s": "-info.cosellPartnerMetrics.successRate"})
+    assert time.perf_counter() - started < 5
+    assert (response.status_code, response.headers["retry-after"]) == (503, "5")
+    assert isinstance(response.json(), str) and response.json()
+    # The engine was left usable: the next request answers.
+    one = records[7]["id"]
+    assert client.get("/contacts", params={"q": f'(= id "{one}")'}).json()["total_count"] == 1
