@@ -4,7 +4,9 @@ status code, the scope, async sources, OpenAPI and the health route, through Tes
 from __future__ import annotations
 
 import asyncio
+import decimal
 import logging
+import uuid
 from enum import IntEnum
 from typing import Annotated, Any
 
@@ -133,6 +135,26 @@ def test_a_path_value_of_the_wrong_type_is_a_400(tickets: TestClient, value: str
     response = tickets.get(f"/tenant/{value}/region/eu/tickets")
     assert response.status_code == 400
     assert isinstance(response.json(), str) and "tenant_id" in response.json()
+
+
+class Account(BaseModel):
+    id: str
+    tenant: uuid.UUID
+    region: decimal.Decimal
+
+
+def test_uuid_and_decimal_tenants_scope() -> None:
+    t1, t2 = uuid.UUID(int=1), uuid.UUID(int=2)
+    source = crudql.sources.InMemory([Account(id="a", tenant=t1, region=decimal.Decimal("1.10")), Account(id="b", tenant=t2, region=decimal.Decimal("2"))], model=Account)
+    app = fastapi.FastAPI()
+    add_query_route(app, "/t/{tenant}/accounts", source, scope_field="tenant")
+    add_query_route(app, "/r/{region}/accounts", source, scope_field="region", name="by_region")
+    client = TestClient(app)
+    assert [a["id"] for a in client.get(f"/t/{str(t1).upper()}/accounts").json()["data"]] == ["a"]  # canonical text
+    assert client.get("/t/not-a-uuid/accounts").status_code == 400
+    assert [a["id"] for a in client.get("/r/1.1/accounts").json()["data"]] == ["a"]
+    assert client.get("/r/1e999999/accounts").json()["total_count"] == 0
+    assert client.get("/r/one/accounts").status_code == 400
 
 
 def test_scope_documents_the_path_parameter_type(tickets: TestClient) -> None:

@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..ast import Expr, Field, Literal, Predicate
@@ -39,13 +40,15 @@ _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _TRIAL_VALUES: dict[Kind, Any] = {
     Kind.INT: 0,
     Kind.FLOAT: 0,
+    Kind.DECIMAL: 0,
+    Kind.UUID: "00000000-0000-0000-0000-000000000000",
     Kind.BOOL: True,
     Kind.DATETIME: "2000-01-01T00:00:00Z",
     Kind.DATE: "2000-01-01",
 }
 
 # How each kind is documented in OpenAPI (other kinds are strings).
-_OPENAPI_TYPES = {Kind.INT: "integer", Kind.FLOAT: "number", Kind.BOOL: "boolean"}
+_OPENAPI_TYPES = {Kind.INT: "integer", Kind.FLOAT: "number", Kind.DECIMAL: "number", Kind.BOOL: "boolean"}
 
 
 def path_parameters(path: str) -> list[str]:
@@ -120,11 +123,15 @@ class Scope:
             if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
                 raise ValueError(f"expected a number, got {text[:40]!r}")
             return float(text)
+        if kind is Kind.DECIMAL:
+            if not _NUMBER.fullmatch(text) or len(text) > 100:
+                raise ValueError(f"expected a number, got {text[:40]!r}")
+            return Decimal(text)  # exactly as written
         if kind is Kind.BOOL:
             if text not in ("true", "false"):
                 raise ValueError(f"expected true or false, got {text[:40]!r}")
             return text == "true"
-        # Strings, enums, datetimes, dates: the checker coerces and validates the text.
+        # Strings, enums, UUIDs, datetimes, dates: the checker coerces and validates the text.
         return text
 
     def _checked(self, value: Any) -> Expr:
