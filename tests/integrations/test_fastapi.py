@@ -227,6 +227,16 @@ def test_the_body_is_the_same_json_as_page_to_json_dict() -> None:
     ]
 
 
+def test_nested_contacts_are_the_same_json_as_page_to_json_dict() -> None:
+    source = contacts_source(crudql.sample.contacts(60))
+    app = fastapi.FastAPI()
+    add_query_route(app, "/contacts", source)
+    params = {"page_size": "60", "s": "-creation_time"}
+    body = TestClient(app).get("/contacts", params=params).json()
+    assert body == crudql.run_query(crudql.PageRequest(**params), source).to_json_dict()
+    assert body["total_count"] == 60
+
+
 class Guarded(BaseModel):
     id: str
     tenant: str  # not marked: clients may not filter on it, the server scopes by it

@@ -35,7 +35,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from ..ast import Expr, Field, Literal, Predicate
 from ..check.checker import check_filter
@@ -228,19 +228,48 @@ async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T:
 class _PageSerializer:
     """A page as the response body's bytes, the same JSON as `Page.to_json_dict` (items by
     alias; a None default the input left unset stays absent, other defaults are values),
-    encoded by pydantic item by item when the items are the source's model."""
+    encoded by pydantic.
+
+    When no field of the model (nested models included) has a default other than None, "left
+    unset" and "unset and None" are the same fields, so one `dump_json(exclude_unset=True)`
+    over the whole list gives that JSON in one pass of pydantic's encoder (about 3x faster
+    than walking each item for its unset Nones, which models with value defaults need)."""
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
+        self.items = None if _has_value_defaults(model) else TypeAdapter(list[model])  # type: ignore[valid-type]
 
     def __call__(self, page: Page[Any]) -> bytes:
         model = self.model
         if all(type(item) is model for item in page.data):
-            data = b"[" + b",".join(_item_json(item) for item in page.data) + b"]"
+            if self.items is not None:
+                data = self.items.dump_json(page.data, by_alias=True, exclude_unset=True)
+            else:
+                data = b"[" + b",".join(_item_json(item) for item in page.data) + b"]"
         else:  # a custom source's dicts or subclasses: their own shape
             data = json.dumps(page.to_json_dict()["data"], ensure_ascii=False, separators=(",", ":")).encode()
         tail = f',"page_number":{page.page_number},"page_size":{page.page_size},"total_count":{page.total_count}}}'
         return b'{"data":' + data + tail.encode()
+
+
+def _has_value_defaults(model: type[BaseModel]) -> bool:
+    """Whether a field of the model, or of a model nested in it, has a default other than None."""
+    models, pending = set(), [model]
+    while pending:
+        current = pending.pop()
+        if current in models:
+            continue
+        models.add(current)
+        for info in current.model_fields.values():
+            if info.default_factory is not None or (not info.is_required() and info.default is not None):
+                return True
+        for sf in Schema.from_model(current).fields.values():
+            ftype = sf.type
+            while ftype.item is not None:  # the element of arrays and maps, however deep
+                ftype = ftype.item
+            if ftype.kind is Kind.OBJECT and isinstance(ftype.model, type) and issubclass(ftype.model, BaseModel):
+                pending.append(ftype.model)
+    return False
 
 
 def _item_json(item: BaseModel) -> bytes:
