@@ -42,6 +42,7 @@ from crudql import sample
 from crudql.backends.python import compile_filter, compile_scan
 from crudql.models import Contact
 from crudql.parse import parse_filter_uncached as _parse_uncached
+from docs_section import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -465,20 +466,6 @@ def markdown(rows: list[Row], n: int, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = DOCS) -> None:
-    """Replace this script's section of docs/benchmarks.md (or add it), keeping the others."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    start = existing.find(SECTION + "\n")
-    if start == -1:
-        updated = existing.rstrip("\n") + "\n\n" + text
-    else:
-        following = existing.find("\n## ", start + len(SECTION))
-        end = len(existing) if following == -1 else following + 1
-        updated = existing[:start] + text + ("\n" + existing[end:] if following != -1 else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="sample contacts (default 100,000)")
@@ -505,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(rows, args.n, args.repeat)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
         print(f"written to {DOCS.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

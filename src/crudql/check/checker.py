@@ -73,15 +73,17 @@ def _field(r: ResolvedPath, span: Span | None) -> Field:
     return Field(r.path, span, r.type, r.json_path, r.keyed)
 
 
-def _check_quantified(expr: Quantified, schema: Schema, base: Policy | None, implicit: bool = False) -> Expr:
-    """`implicit`: made from a `*` path, whose operator was checked on the whole path."""
-    r = schema.resolve(expr.field.path, expr.field.span, base) if implicit else _resolve(expr, schema, base)
+def _check_quantified(expr: Quantified, schema: Schema, base: Policy | None) -> Expr:
+    """Field policy speaks for the conditions inside (each checked with the array's policy, or
+    its own field's), not for the quantifier: `(any a (= b v))` is allowed exactly when
+    `(= a.*.b v)` is, since the two are one checked tree."""
+    r = schema.resolve(expr.field.path, expr.field.span, base)
     split = _split_star(r, expr)
     if split is not None:
         # (all a.*.b P) is "some element of a whose b all satisfy P".
         outer, rest = split
         inner = Quantified(expr.op, rest, expr.condition, expr.span)
-        return _check_quantified(Quantified("any", outer, inner, expr.span), schema, base, implicit=True)
+        return _check_quantified(Quantified("any", outer, inner, expr.span), schema, base)
     f = _field(r, expr.field.span)
     if not r.type.is_object_array:
         raise QueryTypeError.at(
@@ -105,9 +107,9 @@ def _check_predicate(expr: Predicate, schema: Schema, base: Policy | None) -> Ex
         if op.negates is not None:
             # (!= a.*.b v) means no element has b = v.
             positive = Quantified("any", outer, Predicate(op.negates, rest, expr.args, expr.span), expr.span)
-            return Not(_check_quantified(positive, schema, base, implicit=True), expr.span)
+            return Not(_check_quantified(positive, schema, base), expr.span)
         quantified = Quantified("any", outer, Predicate(expr.op, rest, expr.args, expr.span), expr.span)
-        return _check_quantified(quantified, schema, base, implicit=True)
+        return _check_quantified(quantified, schema, base)
     f = _field(r, expr.field.span)
     ftype = f.type
     assert ftype is not None

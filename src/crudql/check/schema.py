@@ -186,6 +186,12 @@ class Schema:
                 keyed.append(True)
                 current = current.item or ANY_TYPE
             elif kind is Kind.ANY:
+                if segment == "*":
+                    # An untyped value has no element fields to step through (and MongoDB
+                    # would read '*' as a key while the others step nowhere): as for maps.
+                    raise UnknownFieldError.at(
+                        f"'*' steps through arrays of objects, but '{dotted(path[:i])}' is untyped", span
+                    )
                 canonical.append(segment)
                 json_path.append(segment)
                 keyed.append(True)

@@ -403,11 +403,29 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             ref = self.ref(f, scope)
 
             def build(ref: Ref = ref, descending: bool = key.descending) -> Any:
+                if ref.kind is Kind.ANY:
+                    return self._untyped_order(ref, descending)
                 value = self.ordered(ref)
-                return self.dialect.sort_nulls(value.desc() if descending else value.asc(), descending, ref.nullable)
+                return [self.dialect.sort_nulls(value.desc() if descending else value.asc(), descending, ref.nullable)]
 
-            clauses.append(self._memo(("sort", f.path, key.descending), ref, build))
+            clauses.extend(self._memo(("sort", f.path, key.descending), ref, build))
         return clauses
+
+    # Untyped values order as the Python backend's `typed_rank`: by JSON family first
+    # (numbers, strings, booleans, then objects and arrays, which tie), then within it.
+    _FAMILY_RANKS = (("number", 1), ("string", 2), ("bool", 4))
+
+    def _untyped_order(self, ref: Ref, descending: bool) -> list[Any]:
+        """ORDER BY terms for an untyped value: its family's rank (NULL when missing or
+        null, so it sorts lowest), then its value as a number, a string and a boolean (each
+        NULL outside its family). Not the engine's order of JSON values: PostgreSQL orders
+        `->>` text (so "12.5" < "7"), and SQLite reads booleans as 0 and 1."""
+        rank = sa.case(
+            *((self.scalar(ref, name).is_not(None), sa.literal(n)) for name, n in self._FAMILY_RANKS),
+            (self.present(ref).positive(), sa.literal(9)),
+        )
+        terms = [rank, self.ordered(ref, "number"), self.ordered(ref, "string"), self.scalar(ref, "bool")]
+        return [self.dialect.sort_nulls(t.desc() if descending else t.asc(), descending, True) for t in terms]
 
 
 # How each text operator's argument becomes a LIKE pattern.
