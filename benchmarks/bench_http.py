@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
+from docs_section import DOCS, ROOT, write_section
+
 SECTION = "## HTTP"
 ORG = "org_acme"
 
@@ -299,21 +299,6 @@ def markdown(rows: list[Any], args: argparse.Namespace, version: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = DOCS) -> None:
-    """Replace this script's section of docs/benchmarks.md, or add it before `## How to run`."""
-    existing = path.read_text(encoding="utf-8")
-    start = existing.find(SECTION + "\n")
-    if start == -1:
-        anchor = existing.find("\n## How to run")
-        at = len(existing) if anchor == -1 else anchor + 1
-        updated = existing[:at] + text + "\n" + existing[at:]
-    else:
-        following = existing.find("\n## ", start + len(SECTION))
-        end = len(existing) if following == -1 else following + 1
-        updated = existing[:start] + text + ("\n" + existing[end:] if following != -1 else "")
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="sample contacts (default 20,000)")
@@ -330,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     text = run(args)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
         print(f"written to {DOCS.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
