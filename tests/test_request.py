@@ -78,6 +78,33 @@ def test_from_params_treats_blank_as_default() -> None:
     assert page.total_count == len(RECORDS)
 
 
+@pytest.mark.parametrize("name", ["self", "cls", "data", "__init__"])
+def test_any_parameter_name_is_a_client_error_not_a_crash(name: str) -> None:
+    for build in (lambda: crudql.PageRequest(**{name: "1"}), lambda: crudql.PageRequest.from_params({name: "1"})):
+        with pytest.raises(crudql.QueryError) as err:
+            build()
+        assert err.value.code == "request"
+        assert f"unknown parameter '{name}'" in str(err.value)
+
+
+def test_run_query_async_awaits_an_async_source() -> None:
+    import asyncio
+
+    inner = crudql.sources.InMemory(RECORDS, model=Contact)
+
+    class Async:
+        model, schema = inner.model, inner.schema
+
+        async def page(self, where: Any, order: Any, offset: int, limit: int) -> tuple[list[Any], int]:
+            await asyncio.sleep(0)
+            return inner.page(where, order, offset, limit)
+
+    assert crudql.sources.is_async_source(Async()) and not crudql.sources.is_async_source(inner)
+    page = asyncio.run(crudql.run_query_async(crudql.PageRequest(q='(= organization_id "org-1")', s="-id"), Async()))
+    assert [c.id for c in page.data] == ["c05", "c03", "c01", "c00"]
+    assert page.total_count == 4
+
+
 def test_errors_name_their_parameter() -> None:
     source = crudql.sources.InMemory(RECORDS, model=Contact)
     with pytest.raises(crudql.QueryError) as err:

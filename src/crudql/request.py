@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -16,9 +17,20 @@ from .errors import QueryError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
 from .parse import FILTER_STYLES, SORT_STYLES, parse_filter, parse_sort
 from .records import dump
-from .sources import Source
+from .sources import AsyncSource, Source
 
-__all__ = ["MAX_OFFSET", "MAX_PAGE_SIZE", "Page", "PageRequest", "effective_sort", "run_query"]
+__all__ = [
+    "MAX_OFFSET",
+    "MAX_PAGE_SIZE",
+    "Page",
+    "PageRequest",
+    "PreparedQuery",
+    "effective_sort",
+    "page_of",
+    "prepare_query",
+    "run_query",
+    "run_query_async",
+]
 
 MAX_PAGE_SIZE = 1000
 # Pages past any real table: clamp the offset so no backend sees an integer it cannot bind.
@@ -57,7 +69,9 @@ class PageRequest(BaseModel):
     ss: str = "simple"
     s: str | None = None
 
-    def __init__(self, **data: Any) -> None:
+    # `self` positional-only: a parameter named "self" (`?self=1`) is then an unknown
+    # parameter like any other, not a TypeError.
+    def __init__(self, /, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:
@@ -152,23 +166,59 @@ def effective_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
     return [*keys, SortKey(id_field.dotted, False, id_field)]
 
 
-def run_query(
-    request: PageRequest, source: Source, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
-) -> Page[Any]:
-    """Answer one request from a source: filter, sort, page, count.
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A request checked against a schema: what a source's `page` is called with."""
+
+    where: Expr | None
+    order: list[SortKey]
+    offset: int
+    limit: int
+
+
+def prepare_query(
+    request: PageRequest, schema: Schema, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+) -> PreparedQuery:
+    """Parse and check the request's filter and sort, and-ing `scope` outside the filter.
 
     `scope` is a trusted, already checked filter the server adds (a tenant's organization,
     say): it is and-ed with the client's filter and never comes from the client.
     """
     if not isinstance(request, PageRequest):
         raise RequestError("run_query needs a crudql.PageRequest")
-    schema = source.schema
     where = _parsed(lambda: parse_filter(request.q, request.qs, schema, limits=limits), "q")
     if scope is not None:
         where = scope if where is None else And((scope, where))
     keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
-    items, total = source.page(where, effective_sort(keys, schema), request.offset, request.page_size)
+    return PreparedQuery(where, effective_sort(keys, schema), request.offset, request.page_size)
+
+
+def page_of(request: PageRequest, items: list[Any], total: int) -> Page[Any]:
+    """The response for a request from what its source returned."""
     return _ANY_PAGE(data=items, page_number=request.page_number, page_size=request.page_size, total_count=total)
+
+
+def run_query(
+    request: PageRequest, source: Source, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+) -> Page[Any]:
+    """Answer one request from a source: filter, sort, page, count (see `prepare_query`)."""
+    query = prepare_query(request, source.schema, limits=limits, scope=scope)
+    items, total = source.page(query.where, query.order, query.offset, query.limit)
+    return page_of(request, items, total)
+
+
+async def run_query_async(
+    request: PageRequest, source: AsyncSource, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+) -> Page[Any]:
+    """`run_query` for a source whose `page` is a coroutine function (`crudql.sources.AsyncSource`).
+
+    Parsing and checking run inline: they are bounded by `limits`. A server that must never
+    run them on its event loop runs `prepare_query` in a worker thread instead, as the
+    FastAPI route does.
+    """
+    query = prepare_query(request, source.schema, limits=limits, scope=scope)
+    items, total = await source.page(query.where, query.order, query.offset, query.limit)
+    return page_of(request, items, total)
 
 
 # pydantic caches parametrized generics weakly: without this reference `Page[Any]` is rebuilt

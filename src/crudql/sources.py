@@ -7,6 +7,7 @@ source takes the records' pydantic model as `model=`: crudql has no default mode
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from .backends.mongo import MongoSource as Mongo
     from .backends.sql import SQLSource as SQL
 
-__all__ = ["SQL", "InMemory", "Mongo", "Source"]
+__all__ = ["SQL", "AsyncSource", "InMemory", "Mongo", "Source", "is_async_source"]
 
 
 @runtime_checkable
@@ -38,6 +39,25 @@ class Source(Protocol):
     schema: Schema
 
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]: ...
+
+
+@runtime_checkable
+class AsyncSource(Protocol):
+    """A source whose `page` is a coroutine function (an async database driver, say): the
+    same contract as `Source`, awaited. `crudql.run_query_async` runs a request on it, and
+    the FastAPI route awaits it on the event loop instead of using a worker thread."""
+
+    model: type[BaseModel]
+    schema: Schema
+
+    async def page(
+        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
+    ) -> tuple[list[Any], int]: ...
+
+
+def is_async_source(source: object) -> bool:
+    """True when `source.page` is a coroutine function (an `AsyncSource`)."""
+    return inspect.iscoroutinefunction(getattr(source, "page", None))
 
 
 class InMemory:

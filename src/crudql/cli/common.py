@@ -23,6 +23,8 @@ INSTALL_HINTS = {
     "pymongo": "pip install 'crudql[mongo]'",
     "bson": "pip install 'crudql[mongo]'",
     "mongomock": "pip install mongomock",
+    "fastapi": "pip install 'crudql[http]'",
+    "uvicorn": "pip install 'crudql[http]'",
 }
 
 

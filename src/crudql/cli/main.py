@@ -1,9 +1,11 @@
-"""The `crudql` command: parse a filter, run a request, or show what each backend would run.
+"""The `crudql` command: parse a filter, run a request, show what each backend would run, or
+serve the endpoint over HTTP.
 
     crudql parse -q '(and (= info.partner "AWS") (>= info.cosellPartnerMetrics.accountCount 10))'
     crudql query -q '(= info.partner "AWS")' -s '-creation_time' --page-size 5
     crudql query --data contacts.jsonl --backend memory -q '(has tags "vip")'
     crudql explain -q '(ilike name "%an%")' -s name
+    crudql serve --port 8000        # GET /org/{orgId}/contact/query, /docs, the playground at /
 
 `--page-size --page-number --qs -q --ss -s` are the HTTP parameters of the endpoint. `query`
 runs over the embedded default (an in-memory SQLite database holding `--sample-size` sample
@@ -25,6 +27,7 @@ from ..errors import QueryError
 from .common import CLIError, missing
 from .inspect import EXPLAIN_BACKENDS, cmd_explain, cmd_parse
 from .query import BACKENDS, cmd_query
+from .serve import add_serve_arguments, cmd_serve
 
 __all__ = ["build_parser", "main"]
 
@@ -86,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=EXPLAIN_BACKENDS,
         help="explain only these backends (repeatable; default: every available one)",
     )
+
+    p_serve = commands.add_parser("serve", help="serve the endpoint, its OpenAPI (/docs) and the playground (/)")
+    add_serve_arguments(p_serve)
     return parser
 
 
@@ -93,6 +99,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "parse": cmd_parse,
     "query": cmd_query,
     "explain": cmd_explain,
+    "serve": cmd_serve,
 }
 
 
