@@ -38,7 +38,7 @@ from .errors import (
 from .fieldtypes import FieldType, Kind
 from .limits import DEFAULT_LIMITS, Limits
 from .parse import parse_filter, parse_sort
-from .request import Page, PageRequest, run_query
+from .request import Page, PageRequest, run_query, run_query_async
 from .syntax import sort_to_json, sort_to_simple, to_json, to_lisp
 
 try:
@@ -75,6 +75,7 @@ __all__ = [
     "parse_filter",
     "parse_sort",
     "run_query",
+    "run_query_async",
     "sort_to_json",
     "sort_to_simple",
     "sources",

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
@@ -160,6 +161,30 @@ def run_query(
     `scope` is a trusted, already checked filter the server adds (a tenant's organization,
     say): it is and-ed with the client's filter and never comes from the client.
     """
+    where, order = _checked(request, source, limits, scope)
+    items, total = source.page(where, order, request.offset, request.page_size)
+    return _ANY_PAGE(data=items, page_number=request.page_number, page_size=request.page_size, total_count=total)
+
+
+async def run_query_async(
+    request: PageRequest, source: Source, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+) -> Page[Any]:
+    """`run_query` for an event loop: a source with `page_async` (an SQL source over an
+    AsyncEngine, a Mongo source over an async collection) is awaited, any other source runs in
+    a worker thread. The same page, the same timeout rule."""
+    where, order = _checked(request, source, limits, scope)
+    page_async = getattr(source, "page_async", None)
+    if page_async is not None:
+        items, total = await page_async(where, order, request.offset, request.page_size)
+    else:
+        items, total = await asyncio.to_thread(source.page, where, order, request.offset, request.page_size)
+    return _ANY_PAGE(data=items, page_number=request.page_number, page_size=request.page_size, total_count=total)
+
+
+def _checked(
+    request: PageRequest, source: Source, limits: Limits, scope: Expr | None
+) -> tuple[Expr | None, list[SortKey]]:
+    """The request's checked filter (the scope and-ed in) and its effective sort."""
     if not isinstance(request, PageRequest):
         raise RequestError("run_query needs a crudql.PageRequest")
     schema = source.schema
@@ -167,8 +192,7 @@ def run_query(
     if scope is not None:
         where = scope if where is None else And((scope, where))
     keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
-    items, total = source.page(where, effective_sort(keys, schema), request.offset, request.page_size)
-    return _ANY_PAGE(data=items, page_number=request.page_number, page_size=request.page_size, total_count=total)
+    return where, effective_sort(keys, schema)
 
 
 # pydantic caches parametrized generics weakly: without this reference `Page[Any]` is rebuilt

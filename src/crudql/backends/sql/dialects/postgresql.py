@@ -72,8 +72,13 @@ class PostgresDialect(SQLDialect):
     def cancel(self, dbapi_connection: Any) -> None:
         # psycopg 3: a cancel request on a connection of its own; the server stops the running
         # statement, which fails with query_canceled, and the session stays usable.
-        cancel = getattr(dbapi_connection, "cancel_safe", None) or dbapi_connection.cancel
-        cancel()
+        import psycopg  # only PostgreSQL sources get here: the driver is there
+
+        connection = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if isinstance(connection, psycopg.AsyncConnection):
+            connection.cancel()  # its cancel_safe() is a coroutine; cancel() blocks this thread only
+        else:
+            (getattr(connection, "cancel_safe", None) or connection.cancel)()
 
     def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
         return getattr(error.orig, "sqlstate", None) == "57014"  # query_canceled
