@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import crudql
+from crudql.backends.sql import storage_json
 from crudql.models import Contact, Partner
 
 # Tags are a PostgreSQL text array; other engines keep them as JSON.
@@ -50,11 +51,11 @@ class MetricsRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[str] = mapped_column(sa.ForeignKey("crm_contact.id"), unique=True)
-    account_count: Mapped[int | None]
-    closed_lost_count: Mapped[int | None]
-    closed_won_count: Mapped[int | None]
-    inbound_referral_count: Mapped[int | None]
-    outbound_referral_count: Mapped[int | None]
+    account_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    closed_lost_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    closed_won_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    inbound_referral_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    outbound_referral_count: Mapped[int | None] = mapped_column(sa.BigInteger)
     success_rate: Mapped[float | None] = mapped_column(sa.Double)
     source: Mapped[str | None] = mapped_column(sa.Text)
     pipeline: Mapped[dict[str, float] | None] = mapped_column(sa.JSON)
@@ -164,8 +165,10 @@ def rows(records: list[dict[str, Any]]) -> list[Base]:
             phone=info.phone_number if info else None,
             role=info.role if info else None,
             tags=contact.tags,
+            # Instants inside JSON are written as crudql compares them: fixed-width UTC text,
+            # whose text order is time order (docs/embedding.md).
             enrichment=(
-                info.enriched_contact_info.model_dump(mode="json", by_alias=True, exclude_none=True)
+                storage_json(info.enriched_contact_info, "enrichment")
                 if info and info.enriched_contact_info
                 else None
             ),
