@@ -16,7 +16,7 @@ from crudql.backends.sql import SQLSource
 from crudql.models import Contact
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "existing_schema"))
-import schema  # noqa: E402  (the example's module)
+import schema
 
 __all__ = ["load", "normalized", "round_trip", "schema"]
 

@@ -26,7 +26,6 @@ from typing import Any
 from hypothesis import strategies as st
 
 import crudql
-from crudql.check.schema import Schema
 from crudql.models import Contact, EnrichmentStatus, Partner
 
 __all__ = [
