@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .errors import QueryError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
 from .parse import FILTER_STYLES, SORT_STYLES, parse_filter, parse_sort
 from .records import dump
-from .sources import AsyncSource, Source
+from .sources import Source, is_async_source, page_coroutine
 
 __all__ = [
     "MAX_OFFSET",
@@ -208,16 +209,21 @@ def run_query(
 
 
 async def run_query_async(
-    request: PageRequest, source: AsyncSource, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+    request: PageRequest, source: Any, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
 ) -> Page[Any]:
-    """`run_query` for a source whose `page` is a coroutine function (`crudql.sources.AsyncSource`).
+    """`run_query` for an event loop: an async source (`crudql.sources.is_async_source`: an
+    `AsyncSource`, a SQL source over an AsyncEngine, a Mongo source over an async collection)
+    is awaited; any other source runs in a worker thread. The same page, the same timeout.
 
     Parsing and checking run inline: they are bounded by `limits`. A server that must never
     run them on its event loop runs `prepare_query` in a worker thread instead, as the
     FastAPI route does.
     """
     query = prepare_query(request, source.schema, limits=limits, scope=scope)
-    items, total = await source.page(query.where, query.order, query.offset, query.limit)
+    if is_async_source(source):
+        items, total = await page_coroutine(source)(query.where, query.order, query.offset, query.limit)
+    else:
+        items, total = await asyncio.to_thread(source.page, query.where, query.order, query.offset, query.limit)
     return page_of(request, items, total)
 
 

@@ -8,7 +8,7 @@ source takes the records' pydantic model as `model=`: crudql has no default mode
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .backends.mongo import MongoSource as Mongo
     from .backends.sql import SQLSource as SQL
 
-__all__ = ["SQL", "AsyncSource", "InMemory", "Mongo", "Source", "is_async_source"]
+__all__ = ["SQL", "AsyncSource", "InMemory", "Mongo", "Source", "is_async_source", "page_coroutine"]
 
 
 @runtime_checkable
@@ -45,7 +45,9 @@ class Source(Protocol):
 class AsyncSource(Protocol):
     """A source whose `page` is a coroutine function (an async database driver, say): the
     same contract as `Source`, awaited. `crudql.run_query_async` runs a request on it, and
-    the FastAPI route awaits it on the event loop instead of using a worker thread."""
+    the FastAPI route awaits it on the event loop instead of using a worker thread. crudql's
+    own SQL and Mongo sources over async engines and collections offer `page_async` instead
+    (and say so with `is_async`): `page_of_async` finds the coroutine either way."""
 
     model: type[BaseModel]
     schema: Schema
@@ -56,8 +58,18 @@ class AsyncSource(Protocol):
 
 
 def is_async_source(source: object) -> bool:
-    """True when `source.page` is a coroutine function (an `AsyncSource`)."""
+    """True when the source answers pages with a coroutine: its `page` is a coroutine function
+    (an `AsyncSource`), or it reads an async engine or collection (`is_async`, `page_async`)."""
+    if getattr(source, "is_async", False) and inspect.iscoroutinefunction(getattr(source, "page_async", None)):
+        return True
     return inspect.iscoroutinefunction(getattr(source, "page", None))
+
+
+def page_coroutine(source: Any) -> Callable[..., Awaitable[tuple[list[Any], int]]]:
+    """The coroutine function an async source answers pages with (`is_async_source`)."""
+    if getattr(source, "is_async", False) and hasattr(source, "page_async"):
+        return source.page_async  # type: ignore[no-any-return]
+    return source.page  # type: ignore[no-any-return]
 
 
 class InMemory:

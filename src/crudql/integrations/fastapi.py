@@ -45,7 +45,7 @@ from ..fieldtypes import Kind
 from ..limits import DEFAULT_LIMITS, Limits
 from ..records import unset_nones
 from ..request import Page, PageRequest, page_of, prepare_query, run_query
-from ..sources import is_async_source
+from ..sources import is_async_source, page_coroutine
 from .openapi import QUERY_PARAMETERS, openapi_parameters, query_responses
 from .scope import Scope
 from .status import RETRY_AFTER_SECONDS, error_reply
@@ -189,7 +189,7 @@ def _answerer(source: Any, schema: Schema, limits: Limits) -> Answer:
             return prepare_query(request, schema, limits=limits, scope=scope)
 
         query = await anyio.to_thread.run_sync(prepare)
-        pending = source.page(query.where, query.order, query.offset, query.limit)
+        pending = page_coroutine(source)(query.where, query.order, query.offset, query.limit)
         items, total = await _unless_disconnected(http, pending)
         return await anyio.to_thread.run_sync(serialize, page_of(request, items, total))
 
@@ -308,7 +308,7 @@ def _prober(source: Any) -> Callable[[], Awaitable[Any]]:
     if is_async_source(source):
 
         async def awaited() -> Any:
-            return await source.page(where, [], 0, 1)
+            return await page_coroutine(source)(where, [], 0, 1)
 
         return awaited
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,12 +37,23 @@ def _max_time(deadline: Deadline | None, option: str) -> dict[str, int]:
     return {option: max(1, int(deadline.remaining() * 1000))}
 
 
+def _timeout(error: Exception, deadline: Deadline | None) -> Exception:
+    # MongoDB: maxTimeMS makes the server stop the operation (ExecutionTimeout, code 50).
+    if deadline is not None and getattr(error, "code", None) == _MAX_TIME_EXPIRED:
+        return deadline.error()
+    return error
+
+
 def _has_default_collation(collection: Any) -> bool:
     """Whether the collection was created with a non-simple default collation."""
     try:
         infos = list(collection.database.list_collections(filter={"name": collection.name}))
     except Exception:
         return False
+    return _collated(infos)
+
+
+def _collated(infos: list[Any]) -> bool:
     options = infos[0].get("options", {}) if infos else {}
     collation = options.get("collation") if isinstance(options, Mapping) else None
     return isinstance(collation, Mapping) and bool(collation) and collation.get("locale") != "simple"
@@ -66,6 +79,8 @@ class MongoSource:
         queryable: str = "all",
     ) -> None:
         self.collection = collection
+        # pymongo's AsyncCollection: its operations are coroutines.
+        self.is_async = inspect.iscoroutinefunction(getattr(collection, "count_documents", None))
         self.model: type[BaseModel] = require_model(model, "Mongo")
         self.timeout = check_timeout(timeout)
         self.schema = Schema.from_model(self.model, queryable)
@@ -104,29 +119,74 @@ class MongoSource:
         return explain(where, order, instants=self.instants)
 
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
-        compiled = True if where is None else self._compiler.visit(where, None)
-        if compiled is False:
+        if self.is_async:
+            raise TypeError("this source reads an async collection: await crudql.run_query_async(request, source)")
+        query = self._query(where)
+        if query is None:
             return [], 0  # nothing can match: no round trip
-        query = as_filter(compiled)
         options = self._query_options()
         deadline = None if self.timeout is None else Deadline(self.timeout)
         try:
             total = self.collection.count_documents(query, **options, **_max_time(deadline, "maxTimeMS"))
             if offset >= total or limit <= 0:
                 return [], total
-            cursor = self.collection.find(query, {"_id": False}, **options, **_max_time(deadline, "max_time_ms"))
-            spec = compile_sort(order)
-            if spec:
-                cursor = cursor.sort(spec)
-            documents = list(cursor.skip(offset).limit(limit))
+            documents = list(self._cursor(query, order, offset, limit, options, deadline))
         except Exception as exc:
-            # MongoDB: maxTimeMS makes the server stop the operation (ExecutionTimeout, code 50).
-            if deadline is not None and getattr(exc, "code", None) == _MAX_TIME_EXPIRED:
-                raise deadline.error() from None
-            raise
+            raise _timeout(exc, deadline) from None
         return [from_document(doc, self.model) for doc in documents], total
+
+    async def page_async(
+        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
+    ) -> tuple[list[Any], int]:
+        """`page` on a pymongo async collection (`pymongo.AsyncMongoClient`), or in a worker
+        thread for a synchronous one."""
+        if not self.is_async:
+            return await asyncio.to_thread(self.page, where, order, offset, limit)
+        query = self._query(where)
+        if query is None:
+            return [], 0
+        options = await self._query_options_async()
+        deadline = None if self.timeout is None else Deadline(self.timeout)
+        try:
+            total = await self.collection.count_documents(query, **options, **_max_time(deadline, "maxTimeMS"))
+            if offset >= total or limit <= 0:
+                return [], total
+            documents = await self._cursor(query, order, offset, limit, options, deadline).to_list(length=limit)
+        except Exception as exc:
+            raise _timeout(exc, deadline) from None
+        return [from_document(doc, self.model) for doc in documents], total
+
+    def _query(self, where: Expr | None) -> dict[str, Any] | None:
+        compiled = True if where is None else self._compiler.visit(where, None)
+        return None if compiled is False else as_filter(compiled)
+
+    def _cursor(
+        self,
+        query: dict[str, Any],
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        options: dict[str, Any],
+        deadline: Deadline | None,
+    ) -> Any:
+        cursor = self.collection.find(query, {"_id": False}, **options, **_max_time(deadline, "max_time_ms"))
+        spec = compile_sort(order)
+        if spec:
+            cursor = cursor.sort(spec)
+        return cursor.skip(offset).limit(limit)
 
     def _query_options(self) -> dict[str, Any]:
         if self.simple_collation is None:
             self.simple_collation = _has_default_collation(self.collection)
+        return {"collation": SIMPLE_COLLATION} if self.simple_collation else {}
+
+    async def _query_options_async(self) -> dict[str, Any]:
+        if self.simple_collation is None:
+            try:
+                infos = await (
+                    await self.collection.database.list_collections(filter={"name": self.collection.name})
+                ).to_list()
+            except Exception:
+                infos = []
+            self.simple_collation = _collated(infos)
         return {"collation": SIMPLE_COLLATION} if self.simple_collation else {}

@@ -16,18 +16,20 @@ from .casefold import FOLD_FROM, FOLD_TO, fold, fold_text
 from .compiler import FilterCompiler, compile_filter, compile_order
 from .dialects import SQLDialect, dialect_for, dialect_names
 from .dialects.sqlite import register_sqlite_functions
+from .mapping import Node, build_mapping
 from .source import SQLSource, Statements
-from .storage import to_row
-from .tables import TableMapping, create_indexes, default_table_name, model_indexes, table_for_model
+from .storage import storage_json, to_row
+from .tables import create_indexes, default_table_name, model_indexes, table_for_model
 
 __all__ = [
     "FOLD_FROM",
     "FOLD_TO",
     "FilterCompiler",
+    "Node",
     "SQLDialect",
     "SQLSource",
     "Statements",
-    "TableMapping",
+    "build_mapping",
     "compile_filter",
     "compile_order",
     "create_indexes",
@@ -38,6 +40,7 @@ __all__ = [
     "fold_text",
     "model_indexes",
     "register_sqlite_functions",
+    "storage_json",
     "table_for_model",
     "to_row",
 ]

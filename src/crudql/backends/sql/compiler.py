@@ -10,16 +10,13 @@ literals by `schema_text` so that expression indexes can match.
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from ...ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey
-from ...check.schema import Schema
+from ...ast import And, Expr, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey
 from ...errors import QueryError
 from ...fieldtypes import Kind
 from ...patterns import LikePattern, escape_like, parse_like
@@ -27,27 +24,16 @@ from ..base import Compiler
 from ..merge import merge_alternatives
 from .casefold import fold_text
 from .dialects import dialect_for
-from .dialects.base import BIND_TYPES, SQLDialect
+from .dialects.base import BIND_TYPES, NoSuchValue, SQLDialect
 from .elements import bind, binds, exists, junction
+from .fields import FieldAccess, Scope
 from .likes import pattern_literals
 from .logic import AllOf, AnyOf, Const, Leaf, Negated, Test
+from .mapping import Node, build_mapping
 from .refs import FAMILY_KIND, Ref, family
-from .tables import TableMapping
+from .scope import Bound, bind_node
 
 __all__ = ["FilterCompiler", "compile_filter", "compile_order"]
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """Where field paths start (the table's columns, or one element of an array of objects),
-    and whether the node is under an odd number of `not`s (negations go down to the leaves)."""
-
-    mapping: TableMapping | None = None
-    element: ColumnElement[Any] | None = None
-    negate: bool = False
-
-    def flipped(self) -> _Scope:
-        return _Scope(self.mapping, self.element, not self.negate)
 
 
 def _exact_float_bound(op: str, value: float) -> tuple[str, float] | bool:
@@ -78,71 +64,36 @@ _COMPARE: dict[str, Callable[[ColumnElement[Any], Any], ColumnElement[bool]]] = 
 }
 
 
-class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
+class FilterCompiler(FieldAccess, Compiler[Scope, ColumnElement[bool], Test]):
     """Compiles a checked filter AST to a two-valued SQLAlchemy boolean expression.
 
-    The walk carries negation down to the leaves (`_Scope.negate`); leaves are `Test`s built
+    The walk carries negation down to the leaves (`Scope.negate`); leaves are `Test`s built
     by one method per operator, rendered positively or negated (`crudql.backends.sql.logic`).
+    Fields are read through `FieldAccess` from `root`: the mapping bound to the statement's FROM.
     """
 
-    def __init__(self, dialect: SQLDialect, mapping: TableMapping) -> None:
+    def __init__(self, dialect: SQLDialect, root: Bound | Node) -> None:
         self.dialect = dialect
-        self.mapping = mapping
+        self.root = root if isinstance(root, Bound) else bind_node(root, root.table, None, stable=True)
         self._memos: dict[tuple[Any, ...], Any] = {}
+
+    @property
+    def from_clause(self) -> sa.FromClause:
+        """What the statements select from: the table and the outer joins of its to-one rows."""
+        return self.root.from_clause()
 
     def compile(self, expr: Expr) -> ColumnElement[bool]:
         # Alternatives on one array become one subquery: statements stay small however many
         # a client writes (docs/architecture.md, backends/merge.py).
-        return self.visit(merge_alternatives(expr), _Scope(mapping=self.mapping))
-
-    # -------------------------------------------------------------- memoized field expressions
-    #
-    # Building SQLAlchemy expressions costs far more than looking them up, and a field's
-    # expression depends only on the field: memoize those of table-level fields (not inside
-    # `any`, whose documents belong to one statement, nor map keys, which are client text).
-
-    _MEMO_LIMIT = 4096
-
-    def _memo(self, key: tuple[Any, ...], ref: Ref, build: Callable[[], Any]) -> Any:
-        if (ref.doc is not None and not isinstance(ref.doc, sa.Column)) or any(k for _, k in ref.steps):
-            return build()
-        found = self._memos.get(key)
-        if found is None:
-            found = build()
-            if len(self._memos) < self._MEMO_LIMIT:
-                self._memos[key] = found
-        return found
-
-    def scalar(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
-        return self._memo(
-            ("scalar", id(ref.column if ref.column is not None else ref.doc), ref.steps, ref.kind, family),
-            ref,
-            lambda: self.dialect.scalar(ref, family),
-        )
-
-    def ordered(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
-        """The field's value as it compares with < and sorts."""
-        shape = ref if family != "string" else Ref(Kind.STRING, ref.type, ref.column, ref.doc, ref.steps, ref.nullable)
-        return self._memo(
-            ("ordered", id(ref.column if ref.column is not None else ref.doc), ref.steps, ref.kind, family),
-            ref,
-            lambda: self.dialect.ordered(self.scalar(ref, family), shape),
-        )
-
-    def present(self, ref: Ref) -> Test:
-        return self._memo(
-            ("present", id(ref.column if ref.column is not None else ref.doc), ref.steps),
-            ref,
-            lambda: self.dialect.present(ref),
-        )  # type: ignore[no-any-return]
+        return self.visit(merge_alternatives(expr), Scope(bound=self.root))
 
     # -------------------------------------------------------------- node kinds
 
-    def visit_and(self, node: And, scope: _Scope) -> ColumnElement[bool]:
+    def visit_and(self, node: And, scope: Scope) -> ColumnElement[bool]:
         # De Morgan: a negated AND is an OR of negated children.
         return junction(sa.or_ if scope.negate else sa.and_, [self.visit(c, scope) for c in node.children])
 
-    def visit_or(self, node: Or, scope: _Scope) -> ColumnElement[bool]:
+    def visit_or(self, node: Or, scope: Scope) -> ColumnElement[bool]:
         parts: list[ColumnElement[bool]] = []
         groups: dict[tuple[Any, ...], list[Predicate]] = {}
         for child in node.children:
@@ -159,74 +110,43 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             parts.append(test.negative() if scope.negate else test.positive())
         return junction(sa.and_ if scope.negate else sa.or_, parts)
 
-    def _like_any(self, members: list[Predicate], scope: _Scope) -> Test:
+    def _like_any(self, members: list[Predicate], scope: Scope) -> Test:
         """Pattern tests on one text field, as one test (`SQLDialect.like_any`)."""
         ref = self.ref(members[0].field, scope)
-        value = self.scalar(ref, "string" if ref.kind is Kind.ANY else None)
+        value = self.text(ref)
         patterns = [self._checked(_PATTERNS[m.op](_text(m))) for m in members]
         return self.dialect.like_any(value, patterns, ignore_case=members[0].op in ("ilike", "icontains"))
 
-    def _elements_in(self, members: list[Predicate], scope: _Scope) -> Test:
+    def _elements_in(self, members: list[Predicate], scope: Scope) -> Test:
         """`icontains` alternatives on one array: an element equal to one of the texts,
         ignoring case, in one subquery."""
-        ref = self.ref(members[0].field, scope)
-        each, _, guard = self.dialect.elements(ref, members=True)
+        elements = self.members(self.ref(members[0].field, scope))
         texts = list(dict.fromkeys(fold_text(self.dialect.check_text(_text(m))) for m in members))
-        test = self.dialect.fold(self.dialect.element_text(each)).in_(binds(texts, sa.String()))
-        return Leaf(exists(each, test if guard is None else sa.and_(guard, test)))
+        test = self.dialect.fold(elements.text()).in_(binds(texts, sa.String()))
+        return Leaf(exists(elements.source, test if elements.guard is None else sa.and_(elements.guard, test)))
 
-    def visit_not(self, node: Not, scope: _Scope) -> ColumnElement[bool]:
+    def visit_not(self, node: Not, scope: Scope) -> ColumnElement[bool]:
         return self.visit(node.child, scope.flipped())
 
-    def visit_predicate(self, node: Predicate, scope: _Scope) -> ColumnElement[bool]:
+    def visit_predicate(self, node: Predicate, scope: Scope) -> ColumnElement[bool]:
         test = self.predicate(node, scope)
         return test.negative() if scope.negate else test.positive()
 
     def negate(self, leaf: Test) -> Test:
         return Negated(leaf)
 
-    def visit_quantified(self, node: Quantified, scope: _Scope) -> ColumnElement[bool]:
+    def visit_quantified(self, node: Quantified, scope: Scope) -> ColumnElement[bool]:
         ref = self.ref(node.field, scope)
-        each, element, guard = self.dialect.elements(ref)
         # (all f P) is (not (any f (not P))).
         every = node.op == "all"
-        condition = self.visit(node.condition, _Scope(element=element, negate=every))
+        each, inner, guard = self.element_scope(ref, every)
+        condition = self.visit(node.condition, inner)
         if guard is not None:
             condition = sa.and_(guard, condition)
         found = exists(each, condition)
         return found if scope.negate == every else sa.not_(found)
 
-    # -------------------------------------------------------------- fields and values
-
-    def ref(self, f: Field, scope: _Scope) -> Ref:
-        ftype = f.type
-        if ftype is None or f.json_path is None:
-            raise TypeError(f"filter field {f.dotted!r} is not checked against a schema")
-        keyed = f.keyed or (False,) * len(f.json_path)
-        if scope.element is not None:
-            return Ref(ftype.kind, ftype, doc=scope.element, steps=tuple(zip(f.json_path, keyed)))
-        assert scope.mapping is not None
-        info = scope.mapping[f.path[0]]
-        if info.is_json:
-            return Ref(ftype.kind, ftype, doc=info.column, steps=tuple(zip(f.json_path[1:], keyed[1:])))
-        if len(f.path) != 1:
-            raise TypeError(f"{f.dotted!r} goes below the scalar column {info.column.name!r}")
-        return Ref(ftype.kind, ftype, column=info.column, nullable=info.column.nullable is not False)
-
-    def value(self, ref: Ref, literal: Any) -> ColumnElement[Any]:
-        """A literal bound in the form the field's stored values have."""
-        if ref.column is not None:
-            return bind(self._column_literal(ref, literal), self.dialect.bind_type(ref, ref.kind))
-        return bind(self.dialect.json_literal(literal, ref.kind), self.dialect.bind_type(ref, ref.kind))
-
-    def _column_literal(self, ref: Ref, literal: Any) -> Any:
-        """A literal compared with a typed column: a UUID as a `uuid.UUID` for a Uuid column,
-        as its canonical text for a text column (SQLite's driver cannot bind a UUID object)."""
-        assert ref.column is not None
-        value = self.dialect.literal_value(literal, ref.kind)
-        if isinstance(value, uuid.UUID) and not isinstance(ref.column.type, sa.Uuid):
-            return str(value)
-        return value
+    # -------------------------------------------------------------- comparisons
 
     def _compare(self, ref: Ref, op: str, literal: Any) -> Test:
         """`field op literal` for a typed field, nulls UNKNOWN (hence the leaf's null branch)."""
@@ -239,7 +159,14 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             op, literal = bound
         column = self.scalar(ref)
         left = column if op == "=" else self.ordered(ref)
-        return Leaf(_COMPARE[op](left, self.value(ref, literal)), column.is_(None))
+        if op != "=" and ref.column is not None and isinstance(ref.column.type, sa.Enum):
+            # An enum column orders by its values' text: compare with the literal's text.
+            return Leaf(_COMPARE[op](left, bind(literal, sa.Text())), column.is_(None))
+        try:
+            value = self.value(ref, literal)
+        except NoSuchValue:
+            return Const(False)  # a value the column's type cannot hold equals nothing stored
+        return Leaf(_COMPARE[op](left, value), column.is_(None))
 
     def _compare_any(self, ref: Ref, op: str, literal: Any) -> Test:
         """Untyped fields compare within one JSON family (the Python backend's `_same`)."""
@@ -255,29 +182,29 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
 
     # -------------------------------------------------------------- one method per operator
 
-    def op_eq(self, node: Predicate, scope: _Scope) -> Test:
+    def op_eq(self, node: Predicate, scope: Scope) -> Test:
         literal = _literal(node, 0)
         if literal is None:
             return self.op_is_null(node, scope)
         return self._compare(self.ref(node.field, scope), "=", literal)
 
-    def op_lt(self, node: Predicate, scope: _Scope) -> Test:
+    def op_lt(self, node: Predicate, scope: Scope) -> Test:
         return self._compare(self.ref(node.field, scope), "<", _literal(node, 0))
 
-    def op_lte(self, node: Predicate, scope: _Scope) -> Test:
+    def op_lte(self, node: Predicate, scope: Scope) -> Test:
         return self._compare(self.ref(node.field, scope), "<=", _literal(node, 0))
 
-    def op_gt(self, node: Predicate, scope: _Scope) -> Test:
+    def op_gt(self, node: Predicate, scope: Scope) -> Test:
         return self._compare(self.ref(node.field, scope), ">", _literal(node, 0))
 
-    def op_gte(self, node: Predicate, scope: _Scope) -> Test:
+    def op_gte(self, node: Predicate, scope: Scope) -> Test:
         return self._compare(self.ref(node.field, scope), ">=", _literal(node, 0))
 
-    def op_between(self, node: Predicate, scope: _Scope) -> Test:
+    def op_between(self, node: Predicate, scope: Scope) -> Test:
         ref = self.ref(node.field, scope)
         return AllOf((self._compare(ref, ">=", _literal(node, 0)), self._compare(ref, "<=", _literal(node, 1))))
 
-    def op_in(self, node: Predicate, scope: _Scope) -> Test:
+    def op_in(self, node: Predicate, scope: Scope) -> Test:
         ref = self.ref(node.field, scope)
         values = _list(node)
         present = list(dict.fromkeys(v for v in values if v is not None))
@@ -300,36 +227,44 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
         if ref.column is None:
             bound = [self.dialect.json_literal(v, ref.kind) for v in values]
         else:
-            bound = [self._column_literal(ref, v) for v in values]
+            bound = []
+            for v in values:
+                try:
+                    bound.append(self.dialect.column_literal(ref.column.type, v, ref.kind))
+                except NoSuchValue:
+                    continue  # a value the column's type cannot hold equals nothing stored
+            if not bound:
+                return Const(False)
         if len(bound) == 1:
             return Leaf(column == bind(bound[0], self.dialect.bind_type(ref, ref.kind)), column.is_(None))
         return Leaf(column.in_(binds(bound, self.dialect.bind_type(ref, ref.kind))), column.is_(None))
 
-    def op_like(self, node: Predicate, scope: _Scope) -> Test:
+    def op_like(self, node: Predicate, scope: Scope) -> Test:
         return self._pattern(node, scope, parse_like(_text(node)), ignore_case=False)
 
-    def op_ilike(self, node: Predicate, scope: _Scope) -> Test:
+    def op_ilike(self, node: Predicate, scope: Scope) -> Test:
         return self._pattern(node, scope, parse_like(_text(node)), ignore_case=True)
 
-    def op_starts_with(self, node: Predicate, scope: _Scope) -> Test:
+    def op_starts_with(self, node: Predicate, scope: Scope) -> Test:
         return self._pattern(node, scope, parse_like(escape_like(_text(node)) + "%"), ignore_case=False)
 
-    def op_ends_with(self, node: Predicate, scope: _Scope) -> Test:
+    def op_ends_with(self, node: Predicate, scope: Scope) -> Test:
         return self._pattern(node, scope, parse_like("%" + escape_like(_text(node))), ignore_case=False)
 
-    def op_contains(self, node: Predicate, scope: _Scope) -> Test:
+    def op_contains(self, node: Predicate, scope: Scope) -> Test:
         if node.field.type is not None and node.field.type.kind is Kind.ARRAY:
             return self.op_has(node, scope)  # on an array: an element equals the value
         return self._pattern(node, scope, parse_like("%" + escape_like(_text(node)) + "%"), ignore_case=False)
 
-    def op_icontains(self, node: Predicate, scope: _Scope) -> Test:
+    def op_icontains(self, node: Predicate, scope: Scope) -> Test:
         ref = self.ref(node.field, scope)
         pattern = self._checked(parse_like(escape_like(_text(node))))
         if ref.kind is Kind.ARRAY:
             # An element equal to the text ignoring case: the whole element matches.
-            each, _, guard = self.dialect.elements(ref, members=True)
-            test = self.dialect.ilike(self.dialect.element_text(each), pattern).positive()
-            return Leaf(exists(each, test if guard is None else sa.and_(guard, test)))
+            elements = self.members(ref)
+            test = self.dialect.ilike(elements.text(), pattern).positive()
+            guard = elements.guard
+            return Leaf(exists(elements.source, test if guard is None else sa.and_(guard, test)))
         return self._pattern(node, scope, parse_like("%" + escape_like(_text(node)) + "%"), ignore_case=True)
 
     def _checked(self, pattern: LikePattern) -> LikePattern:
@@ -337,47 +272,46 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             self.dialect.check_text(text)
         return pattern
 
-    def _pattern(self, node: Predicate, scope: _Scope, pattern: LikePattern, ignore_case: bool) -> Test:
+    def _pattern(self, node: Predicate, scope: Scope, pattern: LikePattern, ignore_case: bool) -> Test:
         pattern = self._checked(pattern)
-        ref = self.ref(node.field, scope)
-        value = self.scalar(ref, "string" if ref.kind is Kind.ANY else None)
+        value = self.text(self.ref(node.field, scope))
         return self.dialect.ilike(value, pattern) if ignore_case else self.dialect.like(value, pattern)
 
-    def op_has(self, node: Predicate, scope: _Scope) -> Test:
+    def op_has(self, node: Predicate, scope: Scope) -> Test:
         return self._has_any(self.ref(node.field, scope), [_literal(node, 0)])
 
-    def op_has_any(self, node: Predicate, scope: _Scope) -> Test:
+    def op_has_any(self, node: Predicate, scope: Scope) -> Test:
         return self._has_any(self.ref(node.field, scope), list(dict.fromkeys(_list(node))))
 
-    def op_has_all(self, node: Predicate, scope: _Scope) -> Test:
+    def op_has_all(self, node: Predicate, scope: Scope) -> Test:
         ref = self.ref(node.field, scope)
         values = list(dict.fromkeys(_list(node)))
         if not values:
             return Const(True)  # the empty conjunction, even for a missing array
-        if self.dialect.json_containment:
+        if self.dialect.json_containment and ref.many is None:
             return self._contains_all(ref, values)
         if ref.item_kind is Kind.ANY or len(values) == 1:
             return AllOf(tuple(self._has_any(ref, [v]) for v in values))
         # Typed elements: count the distinct listed values present. The list is deduplicated
         # with Python's equality, which for one element type is SQLite's too.
-        each, _, guard = self.dialect.elements(ref, members=True)
-        element = self.dialect.element_scalar(each, ref.item_kind)
-        bound = [self.dialect.json_literal(v, ref.item_kind) for v in values]
-        match = element.in_(binds(bound, BIND_TYPES.get(ref.item_kind, sa.String())))
-        distinct = sa.select(sa.func.count(sa.distinct(element))).select_from(each)
+        elements = self.members(ref)
+        element = elements.scalar(ref.item_kind, None)
+        match = element.in_([elements.bind(v, ref.item_kind) for v in values])
+        guard = elements.guard
+        distinct = sa.select(sa.func.count(sa.distinct(element))).select_from(elements.source)
         found = distinct.where(match if guard is None else sa.and_(guard, match)).scalar_subquery()
-        return Leaf(found == bind(len(bound), sa.Integer()))
+        return Leaf(found == bind(len(values), sa.Integer()))
 
     def _has_any(self, ref: Ref, values: list[Any]) -> Test:
         if not values:
             return Const(False)
-        if self.dialect.json_containment:
+        if self.dialect.json_containment and ref.many is None:
             return AnyOf(tuple(self._contains_all(ref, [v]) for v in values))
-        each, _, guard = self.dialect.elements(ref, members=True)
+        elements = self.members(ref)
         item = ref.item_kind
         if item is Kind.ANY:
             tests = [
-                self.dialect.element_scalar(each, item, family(v)) == bind(self.dialect.literal_value(v, item))
+                elements.scalar(item, family(v)) == bind(self.dialect.literal_value(v, item))
                 for v in values
                 if family(v) is not None
             ]
@@ -385,33 +319,31 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
                 return Const(False)
             match: ColumnElement[bool] = junction(sa.or_, tests)
         else:
-            bound = [self.dialect.json_literal(v, item) for v in values]
-            element = self.dialect.element_scalar(each, item)
-            if len(bound) == 1:
-                match = element == bind(bound[0], BIND_TYPES.get(item, sa.String()))
-            else:
-                match = element.in_(binds(bound, BIND_TYPES.get(item, sa.String())))
-        return Leaf(exists(each, match if guard is None else sa.and_(guard, match)))
+            element = elements.scalar(item, None)
+            bound = [elements.bind(v, item) for v in values]
+            match = element == bound[0] if len(bound) == 1 else element.in_(bound)
+        guard = elements.guard
+        return Leaf(exists(elements.source, match if guard is None else sa.and_(guard, match)))
 
     def _contains_all(self, ref: Ref, values: list[Any]) -> Test:
         item = ref.item_kind
         return self.dialect.contains_all(ref, [self.dialect.json_literal(v, item) for v in values])
 
-    def op_exists(self, node: Predicate, scope: _Scope) -> Test:
+    def op_exists(self, node: Predicate, scope: Scope) -> Test:
         return self.present(self.ref(node.field, scope))
 
-    def op_is_null(self, node: Predicate, scope: _Scope) -> Test:
+    def op_is_null(self, node: Predicate, scope: Scope) -> Test:
         return Negated(self.present(self.ref(node.field, scope)))
 
     # -------------------------------------------------------------- sort
 
     def order_by(self, keys: Sequence[SortKey]) -> list[Any]:
         clauses = []
-        scope = _Scope(mapping=self.mapping)
+        scope = Scope(bound=self.root)
         for key in keys:
             f = key.resolved
             if f is None:
-                f = self.mapping.schema.field(key.path)
+                f = self.root.node.schema.field(key.path)
             ref = self.ref(f, scope)
 
             def build(ref: Ref = ref, descending: bool = key.descending) -> Any:
@@ -482,9 +414,9 @@ def compile_filter(expr: Expr | None, table: sa.Table, model: type[Any], dialect
     """
     if expr is None:
         return sa.true()
-    return FilterCompiler(dialect_for(dialect), TableMapping(table, Schema.from_model(model))).compile(expr)
+    return FilterCompiler(dialect_for(dialect), build_mapping(table, model)).compile(expr)
 
 
 def compile_order(keys: Sequence[SortKey], table: sa.Table, model: type[Any], dialect: Any) -> list[Any]:
     """Checked sort keys as ORDER BY clauses (nulls lowest, strings by code point)."""
-    return FilterCompiler(dialect_for(dialect), TableMapping(table, Schema.from_model(model))).order_by(keys)
+    return FilterCompiler(dialect_for(dialect), build_mapping(table, model)).order_by(keys)

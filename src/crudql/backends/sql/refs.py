@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from ...fieldtypes import FieldType, Kind
@@ -16,14 +15,23 @@ __all__ = ["FAMILY_KIND", "Ref", "family"]
 @dataclass(frozen=True)
 class Ref:
     """`steps` are (JSON name, keyed) pairs below `doc`; keyed steps are map keys, which come
-    from the client and are bound, never rendered."""
+    from the client and are bound, never rendered.
+
+    A field of a mapped table may also be an object of related or same-row columns (`object`:
+    its `crudql.backends.sql.scope.Bound`) or an array of related rows or of an array column
+    (`many`: the binding it hangs from and its `MappedField`). `stable`: built on the source's
+    main statement, so expressions over it may be cached.
+    """
 
     kind: Kind
     type: FieldType
-    column: sa.Column[Any] | None = None  # a plain scalar column
+    column: ColumnElement[Any] | None = None  # a scalar column or SQL expression
     doc: ColumnElement[Any] | None = None  # a JSON document (column or array element)
     steps: tuple[tuple[str, bool], ...] = ()
     nullable: bool = True
+    stable: bool = False
+    object: Any = None
+    many: Any = None
 
     @property
     def item_kind(self) -> Kind:

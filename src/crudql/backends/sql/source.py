@@ -9,8 +9,9 @@ statements a page runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,14 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
+
+try:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+except ImportError:  # pragma: no cover - without greenlet there are no async engines either
+
+    class AsyncEngine:  # type: ignore[no-redef]
+        """Stands for SQLAlchemy's AsyncEngine where its asyncio extension cannot load."""
+
 
 from ...ast import Expr, SortKey
 from ...cache import CompiledCache, WeightedLRU, tree_weight
@@ -28,8 +37,10 @@ from ...records import require_model, validated
 from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from .compiler import FilterCompiler
 from .dialects import dialect_for
+from .loading import Loader
+from .mapping import Json, Node, Scalar, build_mapping
 from .storage import UnstorableValue, to_row
-from .tables import IndexSpec, TableMapping, create_indexes, default_table_name, model_indexes, table_for_model
+from .tables import IndexSpec, create_indexes, default_table_name, model_indexes, table_for_model
 
 __all__ = ["SQLSource", "Statements"]
 
@@ -60,41 +71,48 @@ class SQLSource:
 
     def __init__(
         self,
-        bind: Engine | Connection,
-        table: sa.Table | str,
+        bind: Engine | Connection | AsyncEngine,
+        table: sa.Table | str | type,
         model: type[BaseModel] | None = None,
         *,
+        fields: Mapping[str, Any] | None = None,
         count: str = "separate",
         autocommit: bool = True,
         timeout: float | None = DEFAULT_TIMEOUT,
         queryable: str = "all",
+        own_layout: bool = False,
     ) -> None:
         self.model = require_model(model, "SQL")
         self.timeout = check_timeout(timeout)
         if count not in ("separate", "window"):
             raise ValueError("count must be 'separate' or 'window'")
         self.bind = bind
+        self.is_async = isinstance(bind, AsyncEngine)
         self.schema = Schema.from_model(self.model, queryable)
-        if isinstance(table, str):
-            table = sa.Table(table, sa.MetaData(), autoload_with=bind)
-        self.table = table
         self.dialect = dialect_for(bind)
-        self.dialect.check_bind(bind)
-        self.mapping = TableMapping(table, self.schema)
-        for info in self.mapping.fields.values():
-            if info.is_json:
-                self.dialect.check_json_column(info.column)
+        if isinstance(table, str):
+            table = _reflect(bind, table)
+        self.mapping = build_mapping(table, self.model, fields, queryable=queryable, dialect=bind.dialect)
+        self.table = self.mapping.table
+        if not self.is_async:
+            self.dialect.check_bind(bind)  # type: ignore[arg-type]
         self.compiler = FilterCompiler(self.dialect, self.mapping)
         self.count_mode = count
         # Pass a Connection to control transactions yourself.
-        self._reader: Engine | Connection = (
+        self._reader: Any = (
             bind.execution_options(isolation_level="AUTOCOMMIT")
-            if isinstance(bind, Engine) and autocommit and self.dialect.autocommit_reads
+            if isinstance(bind, (Engine, AsyncEngine)) and autocommit and self.dialect.autocommit_reads
             else bind
         )
-        self._columns = [(info.column, info.alias) for info in self.mapping.stored]
+        # crudql's own tables (`from_records`) are read raw, the fastest way: one JSON decode per
+        # JSON column, pydantic parses the text of instants. Tables of your own keep their column
+        # types (enums, naive datetimes, UUIDs, arrays) and are assembled by the loader.
+        self._raw = own_layout and self.mapping.flat
+        self._loader = None if self._raw else Loader(self.compiler.root)
+        fields_ = [mf for mf in self.mapping.fields.values() if isinstance(mf, (Scalar, Json))]
+        self._columns = [(mf.expr, mf.alias) for mf in fields_]
         # JSON columns are decoded here, once, with json.loads (when the driver has not already).
-        self._json_positions = tuple(i for i, info in enumerate(self.mapping.stored) if info.is_json)
+        self._json_positions = tuple(i for i, mf in enumerate(fields_) if isinstance(mf, Json))
         # SQLAlchemy statements weigh about eight times the tree they come from (measured): hence
         # the factor in `statements`. Their compiled forms go to this source's own cache, bounded
         # by memory, rather than to the engine's, bounded by count only (500 entries of up to
@@ -105,6 +123,11 @@ class SQLSource:
 
     def __repr__(self) -> str:
         return f"SQLSource({self.dialect.name}, {self.table.name!r}, {self.model.__name__})"
+
+    @property
+    def statements_per_page(self) -> int:
+        """Statements a page may take: the page, one per to-many relationship, the count."""
+        return 2 + (0 if self._loader is None else _many_count(self._loader.plan))
 
     # -------------------------------------------------------------- loading
 
@@ -134,19 +157,21 @@ class SQLSource:
         dialect = dialect_for(bind)
         bind = dialect.shared_bind(bind) or bind
         table = table_for_model(model, sa.MetaData(), table_name or default_table_name(model), dialect, schema=schema)
-        columns = TableMapping(table, Schema.from_model(model)).storage_columns()
+        columns = storage_columns(build_mapping(table, model))
         with _transaction(bind) as conn:
             if replace:
                 table.drop(conn, checkfirst=True)
             table.create(conn)
             create_indexes(table, conn, dialect, model_indexes(model) if indexes is None else indexes)
             _insert(conn, table, model, columns, records, batch_size)
-        return cls(bind, table, model, **source_options)
+        return cls(bind, table, model, own_layout=True, **source_options)
 
     def insert(self, records: Iterable[BaseModel | dict[str, Any]], *, batch_size: int = 1000) -> int:
         """Add records (model instances or JSON dicts) to the table; returns how many."""
+        if self.is_async or not isinstance(self.bind, (Engine, Connection)):
+            raise TypeError("insert needs a synchronous Engine or Connection")
         with _transaction(self.bind) as conn:
-            return _insert(conn, self.table, self.model, self.mapping.storage_columns(), records, batch_size)
+            return _insert(conn, self.table, self.model, storage_columns(self.mapping), records, batch_size)
 
     # -------------------------------------------------------------- statements
 
@@ -162,11 +187,14 @@ class SQLSource:
         # Raw column values: SQLAlchemy's per-value result processors (JSON, instants) cost
         # more than the query on a small page; _record decodes JSON and pydantic parses the
         # ISO text of instants (type_coerce renders no CAST).
-        columns: list[Any] = [sa.type_coerce(c, sa.types.NullType()).label(c.key) for c, _ in self._columns]
+        if self._loader is None:
+            columns: list[Any] = [sa.type_coerce(c, sa.types.NullType()).label(c.key) for c, _ in self._columns]
+        else:
+            columns = list(self._loader.columns)
         if self.count_mode == "window":
             columns.append(sa.func.count().over().label("crudql_total"))
-        page = sa.select(*columns)
-        count = sa.select(sa.func.count()).select_from(self.table)
+        page = sa.select(*columns).select_from(self.compiler.from_clause)
+        count = sa.select(sa.func.count()).select_from(self.compiler.from_clause)
         if condition is not None:
             page = page.where(condition)
             count = count.where(condition)
@@ -213,32 +241,58 @@ class SQLSource:
     # -------------------------------------------------------------- queries
 
     def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+        if self.is_async:
+            raise TypeError("this source reads through an AsyncEngine: await crudql.run_query_async(request, source)")
         stmts = self.statements(where, order)
         with self._running() as conn:
-            rows = list(conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}, execution_options=self._options).all())
-            total = self._total(conn, stmts, rows, offset, limit)
-        return [self._record(row) for row in rows], total
+            return self._page_on(conn, stmts, offset, limit)
+
+    async def page_async(
+        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
+    ) -> tuple[list[Any], int]:
+        """`page` through an AsyncEngine (the same statements and timeout), or in a worker
+        thread for a synchronous bind, so an event loop never waits on the database."""
+        if not self.is_async:
+            return await asyncio.to_thread(self.page, where, order, offset, limit)
+        stmts = self.statements(where, order)
+        async with self._reader.connect() as conn:
+            return await conn.run_sync(lambda sync: self._page_guarded(sync, stmts, offset, limit))  # type: ignore[no-any-return]
+
+    def _page_guarded(self, conn: Connection, stmts: Statements, offset: int, limit: int) -> tuple[list[Any], int]:
+        with self._guarded(conn) as guarded:
+            return self._page_on(guarded, stmts, offset, limit)
+
+    def _page_on(self, conn: Connection, stmts: Statements, offset: int, limit: int) -> tuple[list[Any], int]:
+        rows = list(conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}, execution_options=self._options).all())
+        total = self._total(conn, stmts, rows, offset, limit)
+        if self._loader is None:
+            return [self._record(row) for row in rows], total
+        return [self.model.model_validate(r) for r in self._loader.records(conn, rows)], total
 
     @contextmanager
     def _running(self) -> Iterator[Connection]:
         """A prepared connection whose statements the engine cancels at the source's timeout;
         driver errors a client caused or a timeout become `QueryError`s."""
+        with self._connect() as conn, self._guarded(conn) as guarded:
+            yield guarded
+
+    @contextmanager
+    def _guarded(self, conn: Connection) -> Iterator[Connection]:
         deadline = None if self.timeout is None else Deadline(self.timeout)
-        with self._connect() as conn:
-            self.dialect.prepare(conn)
-            try:
-                if deadline is None:
+        self.dialect.prepare(conn)
+        try:
+            if deadline is None:
+                yield conn
+            else:
+                with self.dialect.enforce(conn, deadline):
                     yield conn
-                else:
-                    with self.dialect.enforce(conn, deadline):
-                        yield conn
-            except sa.exc.DBAPIError as exc:
-                if deadline is not None and self.dialect.is_cancelled(exc):
-                    raise deadline.error() from None
-                if isinstance(exc, sa.exc.DataError):
-                    # A value the database refused (the checks above should have caught it first).
-                    raise QueryError(f"the database rejected a value of the query: {exc.orig}", code="value") from None
-                raise
+        except sa.exc.DBAPIError as exc:
+            if deadline is not None and self.dialect.is_cancelled(exc):
+                raise deadline.error() from None
+            if isinstance(exc, sa.exc.DataError):
+                # A value the database refused (the checks above should have caught it first).
+                raise QueryError(f"the database rejected a value of the query: {exc.orig}", code="value") from None
+            raise
 
     def _total(self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int) -> int:
         if (rows and len(rows) < limit) or (not rows and offset == 0):
@@ -267,6 +321,30 @@ class SQLSource:
         else:
             with self._reader.connect() as conn:
                 yield conn
+
+
+def _reflect(bind: Any, name: str) -> sa.Table:
+    if isinstance(bind, AsyncEngine):
+        raise TypeError("an AsyncEngine cannot reflect a table here: pass a sa.Table or a mapped class")
+    return sa.Table(name, sa.MetaData(), autoload_with=bind)
+
+
+def _many_count(plan: Any) -> int:
+    """To-many relationships in a loader plan (each is one statement per page)."""
+    count = len(plan.many)
+    count += sum(_many_count(m.plan) for m in plan.many if m.plan is not None)
+    count += sum(_many_count(nested) for _, nested, _ in plan.objects)
+    return count
+
+
+def storage_columns(mapping: Node) -> dict[str, tuple[str, FieldType]]:
+    """Column key -> (alias, field type) of a flat mapping: what `to_row` writes."""
+    out: dict[str, tuple[str, FieldType]] = {}
+    for mf in mapping.fields.values():
+        if not isinstance(mf, (Scalar, Json)) or not isinstance(mf.expr, sa.Column):
+            raise ValueError(f"{mapping.model.__name__}: records are stored only in crudql's own layout")
+        out[mf.expr.key] = (mf.alias, mf.type)
+    return out
 
 
 @contextmanager

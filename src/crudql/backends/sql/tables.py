@@ -9,22 +9,19 @@ primary key; required fields are NOT NULL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from ...check.schema import Schema
-from ...fieldtypes import FieldType
 from ...records import default_table_name
-from .storage import JSON_KINDS
 
 if TYPE_CHECKING:
     from .dialects.base import SQLDialect
 
-__all__ = ["ColumnInfo", "TableMapping", "create_indexes", "default_table_name", "model_indexes", "table_for_model"]
+__all__ = ["create_indexes", "default_table_name", "model_indexes", "table_for_model"]
 
 IndexSpec = Sequence[str | Sequence[str]]
 
@@ -63,51 +60,3 @@ def create_indexes(table: sa.Table, conn: Connection, dialect: SQLDialect, index
             raise ValueError(f"cannot index {', '.join(unknown)}: not a column of {table.name!r}")
         parts = [dialect.index_part(table.c[n]) for n in spec]
         sa.Index(f"ix_{table.name}_{'_'.join(spec)}", *parts).create(conn)
-
-
-@dataclass(frozen=True)
-class ColumnInfo:
-    column: sa.Column[Any]
-    alias: str
-    type: FieldType
-
-    @property
-    def is_json(self) -> bool:
-        return self.type.kind in JSON_KINDS
-
-
-class TableMapping:
-    """Which column holds which top-level field of the model (by Python name, else by alias)."""
-
-    def __init__(self, table: sa.Table, schema: Schema) -> None:
-        self.table = table
-        self.schema = schema
-        self.fields: dict[str, ColumnInfo] = {}
-        missing = []
-        for name, sf in schema.fields.items():
-            column = table.c.get(name)
-            if column is None:
-                column = table.c.get(sf.alias)
-            if column is None:
-                missing.append(name)
-                continue
-            self.fields[name] = ColumnInfo(column, sf.alias, sf.type)
-        if missing:
-            raise ValueError(f"table {table.name!r} has no column for {', '.join(missing)} of {schema.model.__name__}")
-        # Hidden fields: read and written where the table has a column for them, never queried.
-        self.hidden: dict[str, ColumnInfo] = {}
-        for name, sf in schema.stored.items():
-            column = None if name in schema.fields else table.c.get(name)
-            if column is not None:
-                self.hidden[name] = ColumnInfo(column, sf.alias, sf.type)
-
-    def __getitem__(self, name: str) -> ColumnInfo:
-        return self.fields[name]
-
-    @property
-    def stored(self) -> list[ColumnInfo]:
-        """The columns a record is written to and read from: its fields' and hidden fields'."""
-        return [*self.fields.values(), *self.hidden.values()]
-
-    def storage_columns(self) -> dict[str, tuple[str, FieldType]]:
-        return {info.column.key: (info.alias, info.type) for info in self.stored}

@@ -25,11 +25,18 @@ from ....fieldtypes import Kind
 from ....patterns import LikePattern
 from ....timeouts import WATCHDOG, Deadline
 from ....values import instant_text
+from ..elements import schema_text
 from ..logic import AnyOf, Test
 from ..refs import Ref
 from ..storage import JSON_KINDS, TEXT_STORED_KINDS
 
-__all__ = ["BIND_TYPES", "SQLDialect"]
+__all__ = ["BIND_TYPES", "NoSuchValue", "SQLDialect"]
+
+
+class NoSuchValue(ValueError):
+    """A literal a column's type cannot hold (an enum label the column's enum lacks): equal to
+    no stored value."""
+
 
 # Bound parameter types of literals compared with JSON values (strings need none).
 BIND_TYPES: dict[Kind, sa.types.TypeEngine[Any]] = {
@@ -124,9 +131,6 @@ class SQLDialect:
     def check_bind(self, bind: Engine | Connection) -> None:
         """Refuse (ValueError) a bind a source cannot answer from every thread with."""
 
-    def check_json_column(self, column: sa.Column[Any]) -> None:
-        """Refuse (ValueError) a JSON column the compiled queries cannot use."""
-
     # ------------------------------------------------------------------ connections
 
     def prepare(self, conn: Connection) -> None:
@@ -185,6 +189,45 @@ class SQLDialect:
             return value.isoformat()
         return value
 
+    def column_literal(self, column_type: sa.types.TypeEngine[Any], value: Any, kind: Kind) -> Any:
+        """A literal as a column of `column_type` holds it, whatever the column's type: a naive
+        DATETIME holds UTC wall time, a UUID in a text column its canonical text, an ORM enum
+        column the enum member (SQLAlchemy stores its name or value as the column says)."""
+        if isinstance(column_type, sa.Enum) and column_type.enum_class is not None:
+            member = next((m for m in column_type.enum_class if getattr(m, "value", None) == value), None)
+            if member is None:
+                raise NoSuchValue(value)
+            return member
+        if kind is Kind.UUID and isinstance(value, str):
+            self.check_text(value)
+            return uuid.UUID(value) if isinstance(column_type, sa.Uuid) else value
+        if kind is Kind.DATETIME and isinstance(value, dt.datetime) and isinstance(column_type, sa.DateTime):
+            if not column_type.timezone:
+                return value.astimezone(dt.timezone.utc).replace(tzinfo=None)  # naive means UTC
+        return self.literal_value(value, kind)
+
+    def enum_text(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """An enum column as its values' text (what enums compare, sort and match LIKE by),
+        whatever the column stores: an ORM enum's names, or a native enum type's labels."""
+        enum_type = column.type
+        assert isinstance(enum_type, sa.Enum)
+        text = sa.cast(column, sa.Text())
+        if enum_type.enum_class is None:
+            return text
+        stored = enum_type.enums  # what the column holds, in the order of enum_class
+        values = [str(getattr(m, "value", m)) for m in enum_type.enum_class]
+        if stored == values:
+            return text
+        return sa.case(*((text == schema_text(s), schema_text(v)) for s, v in zip(stored, values)), else_=sa.null())
+
+    def json_document(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A JSON column (or expression) as the document type JSON navigation expects."""
+        return expr
+
+    def array_elements(self, array: ColumnElement[Any]) -> tuple[Any, ColumnElement[Any]]:
+        """(FROM item, element value) for an array column (PostgreSQL ARRAY)."""
+        raise NotImplementedError(f"{self.title} has no array columns")
+
     def bind_type(self, ref: Ref, kind: Kind) -> sa.types.TypeEngine[Any]:
         """The type to bind a literal compared with the field as."""
         if ref.column is not None and kind is ref.kind:
@@ -242,6 +285,9 @@ class SQLDialect:
 
     def ordered(self, expr: ColumnElement[Any], ref: Ref) -> ColumnElement[Any]:
         """`expr` as it compares with `<` and sorts: strings by code point."""
+        if ref.column is not None and isinstance(ref.column.type, sa.Enum):
+            text = self.enum_text(ref.column)  # by value, not by a native enum's declaration order
+            return text if self.ordering_collation is None else sa.collate(text, self.ordering_collation)
         if self.ordering_collation is None or ref.kind not in (*TEXT_STORED_KINDS, Kind.UUID, Kind.DATETIME, Kind.DATE):
             return expr
         if ref.column is not None:

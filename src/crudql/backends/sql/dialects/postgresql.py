@@ -60,16 +60,25 @@ class PostgresDialect(SQLDialect):
         # both are scans of an index built NULLS FIRST.
         return column.asc().nulls_first() if column.nullable else column
 
-    def check_json_column(self, column: sa.Column[Any]) -> None:
-        ctype = column.type if self.engine_dialect is None else column.type.dialect_impl(self.engine_dialect)
-        if not isinstance(ctype, JSONB):
-            raise ValueError(f"column {column.name!r} must be JSONB on PostgreSQL")
+    def json_document(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+        # Navigation and containment are JSONB operators: a JSON (text) column is cast.
+        return expr if isinstance(expr.type, JSONB) else sa.cast(expr, JSONB)
+
+    def array_elements(self, array: ColumnElement[Any]) -> tuple[Any, ColumnElement[Any]]:
+        each = sa.func.unnest(array).table_valued("value").render_derived()
+        array_type = array.type if self.engine_dialect is None else array.type.dialect_impl(self.engine_dialect)
+        return each, sa.type_coerce(each.c.value, array_type.item_type)  # type: ignore[attr-defined]
 
     def cancel(self, dbapi_connection: Any) -> None:
         # psycopg 3: a cancel request on a connection of its own; the server stops the running
         # statement, which fails with query_canceled, and the session stays usable.
-        cancel = getattr(dbapi_connection, "cancel_safe", None) or dbapi_connection.cancel
-        cancel()
+        import psycopg  # only PostgreSQL sources get here: the driver is there
+
+        connection = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if isinstance(connection, psycopg.AsyncConnection):
+            connection.cancel()  # its cancel_safe() is a coroutine; cancel() blocks this thread only
+        else:
+            (getattr(connection, "cancel_safe", None) or connection.cancel)()
 
     def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
         return getattr(error.orig, "sqlstate", None) == "57014"  # query_canceled

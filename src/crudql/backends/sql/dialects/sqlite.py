@@ -95,6 +95,12 @@ class SQLiteDialect(SQLDialect):
         # In the connection's own thread: SQLite calls the handler every few thousand virtual
         # machine steps, and a true answer interrupts the statement ("interrupted").
         dbapi_connection: Any = conn.connection.dbapi_connection
+        if not hasattr(dbapi_connection, "set_progress_handler"):
+            # aiosqlite runs the connection in a thread of its own: interrupt it from the
+            # watchdog's (sqlite3_interrupt is safe to call from any thread).
+            with super().enforce(conn, deadline):
+                yield
+            return
         at = deadline.at
         dbapi_connection.set_progress_handler(lambda: time.monotonic() >= at, _PROGRESS_STEPS)
         try:
@@ -103,7 +109,9 @@ class SQLiteDialect(SQLDialect):
             dbapi_connection.set_progress_handler(None, 0)
 
     def cancel(self, dbapi_connection: Any) -> None:
-        dbapi_connection.interrupt()
+        raw = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        raw = getattr(raw, "_conn", raw)  # aiosqlite keeps the sqlite3 connection here
+        raw.interrupt()
 
     def is_cancelled(self, error: sa.exc.DBAPIError) -> bool:
         return isinstance(error.orig, sqlite3.OperationalError) and "interrupted" in str(error.orig)
