@@ -21,7 +21,9 @@ Timeouts send `KILL QUERY` on a connection of their own.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import uuid
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -33,6 +35,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from ....fieldtypes import Kind
 from ....patterns import LikePattern, escape_like
+from ....values import utc
 from ..casefold import FOLD_FROM, FOLD_TO, fold_text
 from ..elements import bind, exists, schema_text
 from ..likes import render_like
@@ -75,11 +78,25 @@ class _Json(sa.types.TypeDecorator[Any]):
         return process
 
 
-class _Decimal(sa.types.TypeDecorator[Any]):
-    """DECIMAL(65, 30): exact, with 35 digits before the point and 30 after."""
+class _UuidText(sa.types.TypeDecorator[Any]):
+    """A UUID bound to a text column (of a table crudql did not create) as its canonical text."""
 
-    impl = sa.Numeric(65, 30)
+    impl = sa.String()
     cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return str(value) if isinstance(value, uuid.UUID) else value
+
+
+class _NaiveUTC(sa.types.TypeDecorator[Any]):
+    """An aware instant bound to a DATETIME column (of a table crudql did not create) as the
+    UTC wall time such columns hold."""
+
+    impl = sa.DateTime()
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return utc(value).replace(tzinfo=None) if isinstance(value, dt.datetime) else value
 
 
 class _Cast(ColumnElement[Any]):
@@ -189,7 +206,7 @@ class MySQLDialect(SQLDialect):
         return sa.Uuid(native_uuid=False)  # CHAR(32) hex: the canonical text's order
 
     def decimal_type(self) -> sa.types.TypeEngine[Any]:
-        return _Decimal()
+        return sa.Numeric(65, 30)  # exact: 35 digits before the point, 30 after
 
     def index_part(self, column: sa.Column[Any]) -> Any:
         # MariaDB has no incremental sort: an index serves `ORDER BY x, id` only when the index
@@ -200,7 +217,7 @@ class MySQLDialect(SQLDialect):
         return column.desc() if isinstance(column.type, (_Instant, sa.Date)) else column
 
     def select_column(self, column: sa.Column[Any]) -> ColumnElement[Any]:
-        ctype = column.type if self.engine_dialect is None else column.type.dialect_impl(self.engine_dialect)
+        ctype = self._impl(column)
         if isinstance(ctype, sa.Numeric) and not isinstance(ctype, sa.Float) and (ctype.scale or 0) > 0:
             # DECIMAL(65, 30) reads back as 12.500000000000000000000000000000: read it without
             # the zeros after the point (and without the point when nothing is left).
@@ -265,6 +282,22 @@ class MySQLDialect(SQLDialect):
     def plan_lines(self, rows: list[Any]) -> list[str]:
         return [" | ".join("" if v is None else str(v) for v in row) for row in rows]
 
+    # ------------------------------------------------------------------ values the client sends
+
+    def bind_type(self, ref: Ref, kind: Kind) -> sa.types.TypeEngine[Any]:
+        if ref.column is not None and kind is ref.kind:
+            # A reflected table (`SQL(engine, "name")`) has plain column types: bind instants
+            # and UUIDs in the form the column holds.
+            ctype = self._impl(ref.column)
+            if kind is Kind.DATETIME and isinstance(ctype, sa.String):
+                return _Instant()  # crudql's fixed-width UTC text
+            if kind is Kind.DATETIME and isinstance(ctype, sa.DateTime):
+                return _NaiveUTC()
+            if kind is Kind.UUID and not isinstance(ctype, sa.Uuid):
+                # CHAR(32): crudql's hex; other text: the canonical form.
+                return sa.Uuid(native_uuid=False) if getattr(ctype, "length", None) == 32 else _UuidText()
+        return super().bind_type(ref, kind)
+
     # ------------------------------------------------------------------ JSON access
 
     def _path(self, ref: Ref) -> ColumnElement[Any]:
@@ -314,9 +347,14 @@ class MySQLDialect(SQLDialect):
         typed = self._typed(self._value(ref), FAMILY_KIND[family], self._json(ref))
         return self._of_family(sa.func.json_type(self._json(ref)), family, typed)
 
+    def _impl(self, column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
+        ctype = column.type
+        if isinstance(ctype, sa.types.TypeDecorator):
+            return ctype.impl_instance
+        return ctype if self.engine_dialect is None else ctype.dialect_impl(self.engine_dialect)
+
     def _collation(self, column: sa.Column[Any]) -> str | None:
-        ctype = column.type if self.engine_dialect is None else column.type.dialect_impl(self.engine_dialect)
-        return getattr(ctype, "collation", None)
+        return getattr(self._impl(column), "collation", None)
 
     def ordered(self, expr: ColumnElement[Any], ref: Ref) -> ColumnElement[Any]:
         return expr  # `scalar` already compares text by code point
