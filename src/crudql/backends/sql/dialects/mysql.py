@@ -155,6 +155,35 @@ def _render_trimmed_decimal(element: _TrimmedDecimal, compiler: Any, **kw: Any) 
     return f"TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {text}))"
 
 
+class _Folded(ColumnElement[Any]):
+    """`x` case-folded as `casefold.fold_text` folds a Python string, as binary text: LOWER()
+    under a uca1400 collation is the simple lowercase mapping re uses, and one REPLACE (exact
+    whatever the collation) per member of re's extra case classes (s/ſ, σ/ς, ...) maps it to
+    the class's representative. One node rendered from a template: hundreds of `icontains`
+    build in milliseconds."""
+
+    __visit_name__ = "crudql_mysql_folded"
+    inherit_cache = True
+    _traverse_internals = [("element", InternalTraversal.dp_clauseelement), ("collation", InternalTraversal.dp_string)]
+    type = sa.String()
+
+    def __init__(self, element: ColumnElement[Any], collation: str) -> None:
+        self.element = element
+        self.collation = collation
+
+
+# The folded characters need no escaping in an SQL string literal (no quote, backslash or %).
+if set(FOLD_FROM + FOLD_TO) & set("'\\%"):  # pragma: no cover - re's table has letters only
+    raise RuntimeError("a case-folding character would need escaping in SQL")
+_REPLACES = "".join(f", '{source}', '{target}')" for source, target in zip(FOLD_FROM, FOLD_TO))
+
+
+@compiles(_Folded)
+def _render_folded(element: _Folded, compiler: Any, **kw: Any) -> str:
+    lowered = f"LOWER({compiler.process(element.element, **kw)} COLLATE {element.collation}) COLLATE {BINARY}"
+    return "REPLACE(" * len(FOLD_FROM) + lowered + _REPLACES
+
+
 _SCALAR_TEXT = f"LONGTEXT CHARACTER SET utf8mb4 COLLATE {BINARY}"
 _ELEMENT_COLUMNS = f"v JSON PATH '$', s {_SCALAR_TEXT} PATH '$'"
 _PATTERN_COLUMNS = f"p {_SCALAR_TEXT} PATH '$'"
@@ -231,7 +260,9 @@ class MySQLDialect(SQLDialect):
         if dialect.server_version_info is None and isinstance(bind, Engine):
             with bind.connect():
                 pass  # the first connection tells SQLAlchemy which server this is
-        version = dialect.server_version_info or ()
+        version = dialect.server_version_info
+        if version is None:
+            return  # an engine that never connects (a mock engine that renders SQL)
         if not getattr(dialect, "is_mariadb", False) or tuple(version[:2]) < (10, 10):
             server = ("MariaDB " if getattr(dialect, "is_mariadb", False) else "MySQL ") + ".".join(
                 str(v) for v in version
@@ -394,12 +425,7 @@ class MySQLDialect(SQLDialect):
         return Leaf(self._binary(value).like(bind(render_like(pattern), sa.String()), escape="\\"), value.is_(None))
 
     def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
-        # LOWER() under uca1400 is the simple lowercase mapping re uses; REPLACE (always exact,
-        # whatever the collation) then merges re's extra case classes (s/ſ, σ/ς, ...).
-        folded = self._binary(sa.func.lower(sa.collate(text, self.case_collation)))
-        for source, target in zip(FOLD_FROM, FOLD_TO):
-            folded = sa.func.replace(folded, schema_text(source), schema_text(target), type_=sa.String())
-        return folded
+        return _Folded(text, self.case_collation)
 
     def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
         # The pattern is folded in Python, the value in SQL.
