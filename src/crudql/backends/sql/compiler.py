@@ -342,7 +342,7 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
         values = list(dict.fromkeys(_list(node)))
         if not values:
             return Const(True)  # the empty conjunction, even for a missing array
-        if self.dialect.json_containment:
+        if self.dialect.contains(ref):
             return self._contains_all(ref, values)
         if ref.item_kind is Kind.ANY or len(values) == 1:
             return AllOf(tuple(self._has_any(ref, [v]) for v in values))
@@ -359,7 +359,7 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
     def _has_any(self, ref: Ref, values: list[Any]) -> Test:
         if not values:
             return Const(False)
-        if self.dialect.json_containment:
+        if self.dialect.contains(ref):
             return AnyOf(tuple(self._contains_all(ref, [v]) for v in values))
         each, _, guard = self.dialect.elements(ref, members=True)
         item = ref.item_kind

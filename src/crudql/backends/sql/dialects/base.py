@@ -230,8 +230,13 @@ class SQLDialect:
         """An array element's text when it is a JSON string, NULL otherwise."""
         raise NotImplementedError
 
+    def contains(self, ref: Ref) -> bool:
+        """Whether membership tests on this array (`has`, `has-any`, `has-all`) compile to
+        `contains_all` rather than a subquery over its elements: `json_containment` by default."""
+        return self.json_containment
+
     def contains_all(self, ref: Ref, payload: list[Any]) -> Test:
-        """The array holds every value of `payload` (JSON values); for `json_containment`."""
+        """The array holds every value of `payload` (JSON values); where `contains(ref)`."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ text and order

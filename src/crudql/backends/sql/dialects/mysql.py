@@ -184,6 +184,8 @@ def _render_folded(element: _Folded, compiler: Any, **kw: Any) -> str:
     return "REPLACE(" * len(FOLD_FROM) + lowered + _REPLACES
 
 
+# Array items JSON holds as strings written by Python's json.dumps (crudql's own form).
+_TEXT_ITEMS = frozenset({*TEXT_STORED_KINDS, Kind.UUID, Kind.DATETIME, Kind.DATE})
 _SCALAR_TEXT = f"LONGTEXT CHARACTER SET utf8mb4 COLLATE {BINARY}"
 _ELEMENT_COLUMNS = f"v JSON PATH '$', s {_SCALAR_TEXT} PATH '$'"
 _PATTERN_COLUMNS = f"p {_SCALAR_TEXT} PATH '$'"
@@ -201,7 +203,7 @@ class MySQLDialect(SQLDialect):
     title = "MariaDB"
     explicit_nulls = False  # NULL sorts first ascending and last descending: lowest, as crudql wants
     allows_nul = True  # utf8mb4 text compares NUL like any character
-    json_containment = False  # JSON_CONTAINS compares loosely and no index serves it
+    json_containment = False  # JSON_CONTAINS compares numbers as doubles: see `contains`
     autocommit_reads = False  # switching autocommit costs two round trips; a ROLLBACK one
     case_collation: ClassVar[str] = CASE_MAPPING
     PREPARED_KEY = "crudql_mysql_session"
@@ -408,6 +410,19 @@ class MySQLDialect(SQLDialect):
             source, path = ref.doc, _json_path([name for name, _ in ref.steps]) + "[*]"
         each = sa.func.json_table(source, _TableColumns(path, _ELEMENT_COLUMNS)).table_valued("v", "s").alias()
         return each, each.c.v, None
+
+    def contains(self, ref: Ref) -> bool:
+        # JSON_CONTAINS compares strings as written (escapes included, as crudql writes them),
+        # numbers as doubles (2**53 + 1 = 2**53) and finds "x" in [["x"]]: exact only for
+        # arrays typed as text, where it is much cheaper than a JSON_TABLE subquery.
+        return ref.item_kind in _TEXT_ITEMS
+
+    def contains_all(self, ref: Ref, payload: list[Any]) -> Test:
+        assert ref.doc is not None
+        candidate = bind(json.dumps(payload, ensure_ascii=False), sa.String())
+        args = (ref.doc, candidate, self._path(ref)) if ref.steps else (ref.doc, candidate)
+        test = sa.func.json_contains(*args, type_=sa.Boolean())
+        return Leaf(test, test.is_(None))
 
     def element_scalar(self, element: Any, kind: Kind, family: str | None = None) -> ColumnElement[Any]:
         text = element.c.s  # declared utf8mb4_nopad_bin
