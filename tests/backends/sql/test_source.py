@@ -137,6 +137,8 @@ def test_explain_uses_the_default_indexes(engine: sa.Engine, make_source: Any) -
         # The indexes serve the sorts: no filesort, for the newest first nor by id.
         assert "PRIMARY" in plans["id"] and "filesort" not in plans["id"], plans["id"]
         assert "filesort" not in plans["newest"], plans["newest"]
+        prefix = crudql.parse_filter('(starts-with organization_id "org-7")', schema=SCHEMA)
+        assert " range " in " ".join(source.explain(prefix, by_id)).replace("|", " ")  # the index serves LIKE 'org-7%'
     else:
         assert "USE TEMP B-TREE" not in plans["id"], plans["id"]
 

@@ -352,8 +352,11 @@ class MySQLDialect(SQLDialect):
             return ref.doc
         return sa.func.json_extract(ref.doc, self._path(ref), type_=sa.String())
 
-    @staticmethod
-    def _binary(text: ColumnElement[Any]) -> ColumnElement[Any]:
+    def _binary(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        """`text` compared by code point; a column that already is stays bare, so that its
+        index serves `starts-with` (a COLLATE, even the column's own, hides the index)."""
+        if isinstance(text, sa.Column) and self._collation(text) == BINARY:
+            return text
         return sa.collate(text, BINARY)
 
     def _typed(self, text: ColumnElement[Any], kind: Kind, json: ColumnElement[Any]) -> ColumnElement[Any]:
