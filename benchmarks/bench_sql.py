@@ -1,8 +1,9 @@
-"""End-to-end page + count through crudql vs hand-written SQL, on SQLite and PostgreSQL.
+"""End-to-end page + count through crudql vs hand-written SQL, on SQLite, PostgreSQL and MariaDB.
 
     python benchmarks/bench_sql.py                          # 100,000 contacts, SQLite + PostgreSQL
     python benchmarks/bench_sql.py --n 20000 --engines sqlite --repeat 15
     CRUDQL_BENCH_POSTGRES_DSN=postgresql+psycopg://postgres@127.0.0.1:5432/test python benchmarks/bench_sql.py
+    CRUDQL_BENCH_MYSQL_DSN=mysql+pymysql://root@127.0.0.1:3306/test python benchmarks/bench_sql.py --engines mysql
 
 For each request the two sides do the same work and must return the same page:
 
@@ -11,7 +12,8 @@ For each request the two sides do the same work and must return the same page:
   partial, the count query, and build `Contact` models from the rows.
 - hand-written: the SQL a careful engineer writes for the same semantics (nulls, code-point
   order, Unicode case folding, NULLS FIRST/LAST), run straight on the DBAPI connection
-  (sqlite3 / psycopg, no SQLAlchemy), page query + count query, the same `Contact` models.
+  (sqlite3 / psycopg / PyMySQL, no SQLAlchemy), page query + count query, the same `Contact`
+  models.
 
 Both sides run alternately in the same process against the same database; the table reports
 the lower quartile of the interleaved runs (robust on a shared machine). "crudql (cold)" disables crudql's per-source statement cache, so every request is
@@ -169,6 +171,48 @@ POSTGRES_SQL: dict[str, HandWritten] = {
     ),
 }
 
+_B = "COLLATE utf8mb4_nopad_bin"  # code-point order, trailing spaces count
+_MY_M = "$.cosellPartnerMetrics"
+_MY_FOLD = "REPLACE(" * len(FOLD_FROM) + "LOWER(name COLLATE utf8mb4_uca1400_ai_ci) " + _B
+_MY_FOLD += "".join(f", '{a}', '{b}')" for a, b in zip(FOLD_FROM, FOLD_TO))
+_MY_TEXT = f"LONGTEXT CHARACTER SET utf8mb4 {_B}"
+MYSQL_SQL: dict[str, HandWritten] = {
+    REQUESTS[0].name: HandWritten("", "id"),
+    REQUESTS[1].name: HandWritten("organization_id = %s", "creation_time DESC, id", ("org_wayne",)),
+    REQUESTS[2].name: HandWritten("organization_id = %s", "creation_time DESC, id", ("org_acme",)),
+    REQUESTS[3].name: HandWritten(
+        f"organization_id = %s AND JSON_VALUE(info, '$.partner') {_B} IN (%s, %s) "
+        f"AND CAST(JSON_VALUE(info, '{_MY_M}.accountCount') AS SIGNED) >= %s",
+        f"CAST(JSON_VALUE(info, '{_MY_M}.accountCount') AS SIGNED) DESC, id",
+        ("org_globex", "AWS", "GCP", 10),
+    ),
+    REQUESTS[4].name: HandWritten(f"JSON_VALUE(info, '$.partner') {_B} = %s", "id", ("SALESFORCE",)),
+    REQUESTS[5].name: HandWritten(f"organization_id = %s AND {_MY_FOLD} LIKE %s", "name, id", ("org_wayne", "%an%")),
+    REQUESTS[6].name: HandWritten(
+        "JSON_CONTAINS(tags, JSON_QUOTE(%s)) AND (tags IS NULL OR NOT JSON_CONTAINS(tags, JSON_QUOTE(%s)))",
+        "creation_time DESC, id",
+        ("partner", "churned"),
+    ),
+    REQUESTS[7].name: HandWritten(
+        f"organization_id = %s AND EXISTS (SELECT 1 FROM JSON_TABLE(info, '{_MY_M}.accounts[*]' COLUMNS "
+        f"(industry {_MY_TEXT} PATH '$.industry', type {_MY_TEXT} PATH '$.type')) AS a "
+        "WHERE a.industry = %s AND a.type = %s)",
+        "creation_time DESC, id",
+        ("org_globex", "Software", "Customer"),
+    ),
+    REQUESTS[8].name: HandWritten(
+        f"(JSON_VALUE(info, '$.partner') {_B} != %s OR JSON_VALUE(info, '$.partner') IS NULL)",
+        f"CAST(JSON_VALUE(info, '{_MY_M}.successRate') AS DOUBLE) DESC, id",
+        ("AWS",),
+    ),
+    REQUESTS[9].name: HandWritten(
+        "creation_time >= %s AND creation_time <= %s",
+        "creation_time DESC, id",
+        (_instant("2025-06-01"), _instant("2025-06-30")),
+    ),
+}
+HAND_WRITTEN = {"sqlite": SQLITE_SQL, "postgresql": POSTGRES_SQL, "mysql": MYSQL_SQL}
+
 RECOMMENDED_INDEXES = {
     "sqlite": [
         "CREATE INDEX ix_{t}_partner ON {t} (json_extract(info, '$.partner'))",
@@ -177,6 +221,9 @@ RECOMMENDED_INDEXES = {
         "CREATE INDEX ix_{t}_partner ON {t} ((info ->> 'partner'))",
         "CREATE INDEX ix_{t}_tags ON {t} USING gin (tags jsonb_path_ops)",
     ],
+    # MariaDB 10.11 has no expression indexes: an index on a generated column serves only
+    # queries that name that column, and crudql's name the JSON path.
+    "mysql": [],
 }
 
 
@@ -201,11 +248,11 @@ def hand_written(dialect: str, conn: Any, table: str, sql: HandWritten, req: Req
     offset = (req.page_number - 1) * req.page_size
     page_sql = f"SELECT {COLUMNS} FROM {table}{where} ORDER BY {sql.order} LIMIT {mark} OFFSET {mark}"
     rows = conn.execute(page_sql, (*sql.params, req.page_size, offset)).fetchall()
-    if rows and len(rows) < req.page_size or (not rows and offset == 0):
+    if (rows and len(rows) < req.page_size) or (not rows and offset == 0):
         total = offset + len(rows)
     else:
         total = conn.execute(f"SELECT count(*) FROM {table}{where}", sql.params).fetchone()[0]
-    return _models(rows, decode_json=dialect == "sqlite"), total
+    return _models(rows, decode_json=dialect in ("sqlite", "mysql")), total
 
 
 def through_crudql(source: SQLSource, req: Request) -> tuple[list[Contact], int]:
@@ -245,7 +292,7 @@ def load(engine: sa.Engine, records: list[dict[str, Any]], table: str) -> tuple[
     with engine.begin() as conn:
         for ddl in RECOMMENDED_INDEXES[engine.dialect.name]:
             conn.exec_driver_sql(ddl.format(t=table))
-        conn.exec_driver_sql(f"ANALYZE {table}")
+        conn.exec_driver_sql(f"ANALYZE TABLE {table}" if engine.dialect.name == "mysql" else f"ANALYZE {table}")
     return source, time.perf_counter() - t
 
 
@@ -254,10 +301,36 @@ def raw_connection(dialect: str, url: str) -> Any:
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
         register_sqlite_functions(conn)
         return conn
+    if dialect == "mysql":
+        import pymysql
+
+        u = sa.make_url(url)
+        # Autocommit: a careful engineer's reads pay no transaction round trips.
+        return _Cursorless(
+            pymysql.connect(
+                host=u.host, port=u.port or 3306, user=u.username, password=u.password or "", database=u.database,
+                charset="utf8mb4", autocommit=True,
+            )
+        )
     import psycopg
 
     # Autocommit, like SQLSource's reads: neither side pays BEGIN/ROLLBACK round trips.
     return psycopg.connect(sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
+
+
+class _Cursorless:
+    """`conn.execute(sql, params)` on a PyMySQL connection, as sqlite3 and psycopg have it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: tuple[Any, ...]) -> Any:
+        cursor = self.conn.cursor()
+        cursor.execute(sql, params)
+        return cursor
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def run_engine(dialect: str, url: str, records: list[dict[str, Any]], repeat: int) -> None:
@@ -265,7 +338,7 @@ def run_engine(dialect: str, url: str, records: list[dict[str, Any]], repeat: in
     table = f"bench_contacts_{uuid.uuid4().hex[:8]}"
     source, seconds = load(engine, records, table)
     raw = raw_connection(dialect, url)
-    handwritten = SQLITE_SQL if dialect == "sqlite" else POSTGRES_SQL
+    handwritten = HAND_WRITTEN[dialect]
     cold = SQLSource(engine, source.table, Contact)
     cold.STATEMENT_CACHE_SIZE = 0
     window = SQLSource(engine, source.table, Contact, count="window")
@@ -351,6 +424,12 @@ def main(argv: list[str] | None = None) -> None:
         or os.environ.get("CRUDQL_TEST_POSTGRES_DSN")
         or "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     )
+    parser.add_argument(
+        "--mysql-dsn",
+        default=os.environ.get("CRUDQL_BENCH_MYSQL_DSN")
+        or os.environ.get("CRUDQL_TEST_MYSQL_DSN")
+        or "mysql+pymysql://root@127.0.0.1:3306/test",
+    )
     args = parser.parse_args(argv)
     t = time.perf_counter()
     records = contacts(args.n, args.seed)
@@ -363,6 +442,8 @@ def main(argv: list[str] | None = None) -> None:
             run_engine("sqlite", f"sqlite:///{tmp}/bench.db", records, args.repeat)
     if "postgresql" in engines:
         run_engine("postgresql", args.dsn, records, args.repeat)
+    if "mysql" in engines:
+        run_engine("mysql", args.mysql_dsn, records, args.repeat)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # Shared by the SQL backend tests and the cross-backend conformance tests.
 
 DSN_ENV = "CRUDQL_TEST_POSTGRES_DSN"
+MYSQL_DSN_ENV = "CRUDQL_TEST_MYSQL_DSN"
 
 
 @pytest.fixture(scope="session")
@@ -65,4 +66,26 @@ def postgres_engine() -> Iterator[Any]:
         engine.dispose()
         with admin.begin() as conn:
             conn.execute(sa.schema.DropSchema(schema, cascade=True))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def mysql_engine() -> Iterator[Any]:
+    """MariaDB (10.10+) through PyMySQL, in a database of its own, dropped at the end."""
+    sa = pytest.importorskip("sqlalchemy")
+    dsn = os.environ.get(MYSQL_DSN_ENV)
+    if not dsn:
+        pytest.skip(f"set {MYSQL_DSN_ENV} (e.g. mysql+pymysql://root@127.0.0.1:3306/test) to run MariaDB tests")
+    pytest.importorskip("pymysql")
+    database = f"crudql_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(dsn)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+    engine = sa.create_engine(sa.engine.make_url(dsn).set(database=database))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}")
         admin.dispose()

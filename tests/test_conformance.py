@@ -2,7 +2,7 @@
 order, with the same total (docs/spec/LANGUAGE.md §7: "all return the same records in the same order").
 
 The requests are the spec's own examples plus the traps of section 2, over the bundled sample
-data; each runs through InMemory, SQLite, PostgreSQL (when a DSN is set) and MongoDB (mongomock).
+data; each runs through InMemory, SQLite, PostgreSQL and MariaDB (when a DSN is set) and MongoDB (mongomock).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ REQUESTS: list[tuple[str | None, str, str | None, str]] = [
 def _sources(request: pytest.FixtureRequest) -> dict[str, Any]:
     sources: dict[str, Any] = {"memory": crudql.sources.InMemory(RECORDS, model=Contact)}
     sa = pytest.importorskip("sqlalchemy")
-    for name in ("sqlite_engine", "postgres_engine"):
+    for name in ("sqlite_engine", "postgres_engine", "mysql_engine"):
         try:
             engine = request.getfixturevalue(name)
         except pytest.skip.Exception:

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql import VARCHAR
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -19,6 +20,8 @@ from crudql.models import Contact, Partner
 
 # Tags are a PostgreSQL text array; other engines keep them as JSON.
 TAGS = sa.JSON().with_variant(ARRAY(sa.Text()), "postgresql")
+# Ids are case-sensitive: MariaDB's default collation would make "c10" and "C10" one key.
+KEY = sa.String(64).with_variant(VARCHAR(64, collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -28,8 +31,8 @@ class Base(DeclarativeBase):
 class ContactRow(Base):
     __tablename__ = "crm_contact"
 
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    org: Mapped[str | None] = mapped_column("org_id", sa.String(64), index=True)
+    id: Mapped[str] = mapped_column(KEY, primary_key=True)
+    org: Mapped[str | None] = mapped_column("org_id", KEY, index=True)
     full_name: Mapped[str | None] = mapped_column(sa.Text)
     email: Mapped[str | None] = mapped_column(sa.Text)
     external_id: Mapped[str | None] = mapped_column(sa.Text)

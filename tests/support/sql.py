@@ -23,7 +23,7 @@ from crudql.sources import InMemory
 __all__ = ["ENGINES", "ids", "python_ids", "shared", "statements_run", "table_name"]
 
 # Engine name (the test id) -> the session fixture that provides it.
-ENGINES = {"sqlite": "sqlite_engine", "postgresql": "postgres_engine"}
+ENGINES = {"sqlite": "sqlite_engine", "postgresql": "postgres_engine", "mariadb": "mysql_engine"}
 
 
 def table_name() -> str:

@@ -20,6 +20,7 @@ __all__ = ["CLIError", "Checked", "check", "load_model", "missing", "request_of"
 INSTALL_HINTS = {
     "sqlalchemy": "pip install 'crudql[sql]'",
     "psycopg": "pip install 'crudql[postgres]'",
+    "pymysql": "pip install 'crudql[mysql]'",
     "pymongo": "pip install 'crudql[mongo]'",
     "bson": "pip install 'crudql[mongo]'",
     "mongomock": "pip install mongomock",

@@ -179,8 +179,8 @@ class Item(BaseModel):
 
 
 def _items_table(metadata: sa.MetaData, dialect: str) -> sa.Table:
-    json_type = sa.JSON if dialect == "sqlite" else sa.dialects.postgresql.JSONB
-    labels_type: Any = sa.JSON if dialect == "sqlite" else sa.ARRAY(sa.Text)
+    json_type = sa.dialects.postgresql.JSONB if dialect == "postgresql" else sa.JSON
+    labels_type: Any = sa.ARRAY(sa.Text) if dialect == "postgresql" else sa.JSON
     return sa.Table(
         "typed_items",
         metadata,
@@ -253,7 +253,7 @@ def test_columns_keep_their_own_types(typed: Any) -> None:
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = {str: sa.String(200)}  # a length MariaDB's VARCHAR needs
 
 
 class TeamRow(Base):
@@ -339,6 +339,11 @@ def test_async_engines_answer_like_sync_ones(engine: sa.Engine, crm: Any, tmp_pa
         url = f"sqlite+aiosqlite:///{tmp_path}/crm.db"
         reference = normalized(sync)
         options: dict[str, Any] = {}
+    elif engine.dialect.name == "mysql":
+        pytest.importorskip("aiomysql")
+        url = engine.url.set(drivername="mysql+aiomysql")  # the session's own database
+        reference = crm
+        options = {}
     else:
         url = engine.url.set(drivername="postgresql+psycopg")
         reference = crm

@@ -288,7 +288,7 @@ class FilterCompiler(FieldAccess, Compiler[Scope, ColumnElement[bool], Test]):
         values = list(dict.fromkeys(_list(node)))
         if not values:
             return Const(True)  # the empty conjunction, even for a missing array
-        if self.dialect.json_containment and ref.many is None:
+        if ref.many is None and self.dialect.contains(ref):
             return self._contains_all(ref, values)
         if ref.item_kind is Kind.ANY or len(values) == 1:
             return AllOf(tuple(self._has_any(ref, [v]) for v in values))
@@ -305,7 +305,7 @@ class FilterCompiler(FieldAccess, Compiler[Scope, ColumnElement[bool], Test]):
     def _has_any(self, ref: Ref, values: list[Any]) -> Test:
         if not values:
             return Const(False)
-        if self.dialect.json_containment and ref.many is None:
+        if ref.many is None and self.dialect.contains(ref):
             return AnyOf(tuple(self._contains_all(ref, [v]) for v in values))
         elements = self.members(ref)
         item = ref.item_kind

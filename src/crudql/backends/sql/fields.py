@@ -202,7 +202,7 @@ class FieldAccess:
         return Members(
             alias,
             guard,
-            lambda kind, fam: column,
+            lambda kind, fam: self.dialect.column_scalar(column, kind),
             lambda: self.dialect.enum_text(column) if isinstance(column_type, sa.Enum) else column,
             lambda v, kind: bind(self.dialect.column_literal(column_type, v, kind), column_type),
         )

@@ -156,13 +156,15 @@ class SQLSource:
         model = require_model(model, "SQL.from_records")
         dialect = dialect_for(bind)
         bind = dialect.shared_bind(bind) or bind
-        table = table_for_model(model, sa.MetaData(), table_name or default_table_name(model), dialect, schema=schema)
+        wanted = model_indexes(model) if indexes is None else indexes
+        name = table_name or default_table_name(model)
+        table = table_for_model(model, sa.MetaData(), name, dialect, schema=schema, indexes=wanted)
         columns = storage_columns(build_mapping(table, model))
         with _transaction(bind) as conn:
             if replace:
                 table.drop(conn, checkfirst=True)
             table.create(conn)
-            create_indexes(table, conn, dialect, model_indexes(model) if indexes is None else indexes)
+            create_indexes(table, conn, dialect, wanted)
             _insert(conn, table, model, columns, records, batch_size)
         return cls(bind, table, model, own_layout=True, **source_options)
 
@@ -184,11 +186,11 @@ class SQLSource:
 
     def _build(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
         condition = self.compiler.compile(where) if where is not None else None
-        # Raw column values: SQLAlchemy's per-value result processors (JSON, instants) cost
-        # more than the query on a small page; _record decodes JSON and pydantic parses the
-        # ISO text of instants (type_coerce renders no CAST).
+        # Raw column values (`SQLDialect.select_column`): SQLAlchemy's per-value result
+        # processors (JSON, instants) cost more than the query on a small page; _record decodes
+        # JSON and pydantic parses the ISO text of instants.
         if self._loader is None:
-            columns: list[Any] = [sa.type_coerce(c, sa.types.NullType()).label(c.key) for c, _ in self._columns]
+            columns: list[Any] = [self.dialect.select_column(c).label(c.key) for c, _ in self._columns]
         else:
             columns = list(self._loader.columns)
         if self.count_mode == "window":

@@ -37,14 +37,22 @@ def _normalize(indexes: IndexSpec) -> tuple[tuple[str, ...], ...]:
 
 
 def table_for_model(
-    model: type[BaseModel], metadata: sa.MetaData, name: str, dialect: SQLDialect, *, schema: str | None = None
+    model: type[BaseModel],
+    metadata: sa.MetaData,
+    name: str,
+    dialect: SQLDialect,
+    *,
+    schema: str | None = None,
+    indexes: IndexSpec = (),
 ) -> sa.Table:
-    """The table crudql stores a model in, with the dialect's column types."""
+    """The table crudql stores a model in, with the dialect's column types. `indexes`: the
+    indexes it will get (`create_indexes`), whose columns may need a type an index can hold."""
+    indexed = {"id", *(n for spec in _normalize(indexes) for n in spec)}
     columns = []
     # Hidden fields (`exclude=True`) are stored too: never queried or answered, but a record
     # read back holds what it held, as in the other sources.
     for fname, sf in Schema.from_model(model).stored.items():
-        ctype = dialect.column_type(sf.type.kind)
+        ctype = dialect.column_type(sf.type.kind, indexed=fname in indexed)
         required = model.model_fields[fname].is_required()
         columns.append(sa.Column(fname, ctype, primary_key=fname == "id", nullable=not required and fname != "id"))
     return sa.Table(name, metadata, *columns, schema=schema)

@@ -79,12 +79,13 @@ class SQLDialect:
 
     # ------------------------------------------------------------------ storage
 
-    def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
-        """The column type crudql's own tables use for a field kind."""
+    def column_type(self, kind: Kind, *, indexed: bool = False) -> sa.types.TypeEngine[Any]:
+        """The column type crudql's own tables use for a field kind; `indexed`: the column is
+        the primary key or part of an index."""
         if kind in JSON_KINDS:
             return self.json_type()
         if kind in TEXT_STORED_KINDS:
-            return self.text_type()
+            return self.indexed_text_type() if indexed else self.text_type()
         if kind is Kind.DATETIME:
             return self.instant_type()
         if kind is Kind.UUID:
@@ -102,6 +103,11 @@ class SQLDialect:
     def text_type(self) -> sa.types.TypeEngine[Any]:
         """Text that compares and sorts by code point."""
         return sa.Text()
+
+    def indexed_text_type(self) -> sa.types.TypeEngine[Any]:
+        """`text_type` for a column in a key or an index. Engines that cannot index unbounded
+        text (MariaDB) bound its length; by default it is `text_type`."""
+        return self.text_type()
 
     def json_type(self) -> sa.types.TypeEngine[Any]:
         """A JSON document; a missing value is SQL NULL, never the JSON text 'null'."""
@@ -122,6 +128,18 @@ class SQLDialect:
     def index_part(self, column: sa.Column[Any]) -> Any:
         """How a column appears in an index, so that crudql's sorts (nulls lowest) can use it."""
         return column
+
+    def column_scalar(self, column: ColumnElement[Any], kind: Kind) -> ColumnElement[Any]:
+        """A column's value as it compares for equality with a literal of `kind` (MariaDB: text by
+        code point, whatever the column's collation)."""
+        return column
+
+    def select_column(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """How a page selects a column: its raw value, which the model then parses (SQLAlchemy's
+        per-value result processors cost more than a small page's query). An engine whose raw
+        value the model would read differently converts it here (MariaDB: trailing zeros of
+        DECIMAL)."""
+        return sa.type_coerce(column, sa.types.NullType())
 
     def shared_bind(self, bind: Engine | Connection) -> Engine | Connection | None:
         """For a bind every thread cannot share as it is, the bind to load into instead (or a
@@ -260,8 +278,13 @@ class SQLDialect:
         """An array element's text when it is a JSON string, NULL otherwise."""
         raise NotImplementedError
 
+    def contains(self, ref: Ref) -> bool:
+        """Whether membership tests on this array (`has`, `has-any`, `has-all`) compile to
+        `contains_all` rather than a subquery over its elements: `json_containment` by default."""
+        return self.json_containment
+
     def contains_all(self, ref: Ref, payload: list[Any]) -> Test:
-        """The array holds every value of `payload` (JSON values); for `json_containment`."""
+        """The array holds every value of `payload` (JSON values); where `contains(ref)`."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ text and order
