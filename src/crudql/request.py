@@ -1,22 +1,25 @@
-"""A whole list request: `PageRequest` (the six parameters), `Page` (the response) and
-`run_query`, which parses, checks and hands the work to a source.
+"""A whole list request: `PageRequest` (the six parameters and a cursor), `Page` (the
+response) and `run_query`, which parses, checks and hands the work to a source.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .ast import And, Expr, SortKey
 from .check.schema import Schema
-from .errors import QueryError, RequestError
+from .cursor import Position, binding, cursor_key, decode_cursor, encode_cursor, sort_values
+from .errors import CursorError, QueryError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
 from .parse import FILTER_STYLES, SORT_STYLES, parse_filter, parse_sort
 from .records import dump
 from .sources import Source
+from .values import clock
 
 __all__ = ["MAX_OFFSET", "MAX_PAGE_SIZE", "Page", "PageRequest", "effective_sort", "run_query"]
 
@@ -56,6 +59,9 @@ class PageRequest(BaseModel):
     q: str | None = None
     ss: str = "simple"
     s: str | None = None
+    # The page after the one a previous response's `Page.next_cursor` came from (keyset
+    # pagination, docs/api.md "Cursors"); it comes with the same q, s and page_size.
+    cursor: str | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -83,7 +89,7 @@ class PageRequest(BaseModel):
     def _ss(cls, value: Any) -> str:
         return _style("ss", value, SORT_STYLES, "simple")
 
-    @field_validator("q", "s", mode="before")
+    @field_validator("q", "s", "cursor", mode="before")
     @classmethod
     def _text(cls, value: Any) -> str | None:
         if value is None:
@@ -92,9 +98,18 @@ class PageRequest(BaseModel):
             raise ValueError("must be a string")
         return value
 
+    @model_validator(mode="after")
+    def _cursor_or_page_number(self) -> PageRequest:
+        if self.cursor is not None and self.page_number > 1:
+            raise ValueError(
+                "cursor: a cursor says which page comes next; send it without page_number (or with page_number=1)"
+            )
+        return self
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> PageRequest:
-        """From URL query parameters; unknown parameters are an error, blank ones mean default."""
+        """From URL query parameters; unknown parameters are an error, blank ones mean default
+        (a blank `cursor`: no cursor)."""
         data = {
             k: (None if isinstance(v, str) and not v.strip() and k not in ("q", "s") else v) for k, v in params.items()
         }
@@ -117,21 +132,29 @@ def _request_error(exc: ValidationError) -> RequestError:
     first = exc.errors()[0]
     param = str(first["loc"][0]) if first.get("loc") else None
     if first.get("type") == "extra_forbidden":
-        message = f"unknown parameter '{param}'; the parameters are page_size, page_number, qs, q, ss, s"
+        message = f"unknown parameter '{param}'; the parameters are page_size, page_number, qs, q, ss, s, cursor"
     else:
         message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+        if param is None and message.startswith("cursor: "):
+            param, message = "cursor", message.removeprefix("cursor: ")
         if param and not message.startswith(param):
             message = f"{param}: {message}"
     return RequestError(message, param=param)
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of results: `total_count` counts every match, not just this page."""
+    """One page of results: `total_count` counts every match, not just this page.
+
+    `next_cursor`: the cursor of the next page (`PageRequest(cursor=...)`), None on the page
+    that holds the last match. It is not part of the JSON body (`to_json_dict`): the HTTP
+    layer sends it as a `Link: <...>; rel="next"` header.
+    """
 
     data: list[T]
     page_number: int
     page_size: int
     total_count: int
+    next_cursor: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The response body: items in their JSON (alias) shape; absent fields (and None
@@ -153,12 +176,24 @@ def effective_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
 
 
 def run_query(
-    request: PageRequest, source: Source, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+    request: PageRequest,
+    source: Source,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    scope: Expr | None = None,
+    now: dt.datetime | None = None,
 ) -> Page[Any]:
     """Answer one request from a source: filter, sort, page, count.
 
     `scope` is a trusted, already checked filter the server adds (a tenant's organization,
     say): it is and-ed with the client's filter and never comes from the client.
+    `now`: the instant `(now ...)` values stand for; by default the clock
+    (`crudql.values.clock`), read once per request, so the page and its count agree.
+
+    With `request.cursor`, the page is the one after the cursor's position (no OFFSET); the
+    cursor must come from a page of the same filter (scope included), sort and page size,
+    signed with the source's key (`crudql.cursor`), or this raises `CursorError`.
+    `Page.next_cursor` leads to the next page, when there is one.
     """
     if not isinstance(request, PageRequest):
         raise RequestError("run_query needs a crudql.PageRequest")
@@ -167,8 +202,29 @@ def run_query(
     if scope is not None:
         where = scope if where is None else And((scope, where))
     keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
-    items, total = source.page(where, effective_sort(keys, schema), request.offset, request.page_size)
-    return _ANY_PAGE(data=items, page_number=request.page_number, page_size=request.page_size, total_count=total)
+    order = effective_sort(keys, schema)
+    instant = clock() if now is None else now
+    size = request.page_size
+    # Cursors need a total order, which the `id` tiebreak makes (a model without `id` has none).
+    total_order = any(k.path == ("id",) for k in order)
+    if request.cursor is not None:
+        if not total_order:
+            raise CursorError("cursors need a model with an 'id' field (the sort's tiebreak)", param="cursor")
+        key, bound_to = cursor_key(source), binding(where, order, size)
+        position = decode_cursor(request.cursor, key, bound_to, order)
+        page_number = position.page_number + 1
+        # One more than a page: whether another page follows, without counting from the start.
+        items, total = source.page(where, order, 0, size + 1, position.values, now=instant)
+    else:
+        page_number = request.page_number
+        items, total = source.page(where, order, request.offset, size + 1, now=instant)
+    next_cursor = None
+    if len(items) > size:
+        items = items[:size]
+        if total_order:
+            last = Position(page_number, sort_values(items[-1], order))
+            next_cursor = encode_cursor(last, cursor_key(source), binding(where, order, size), order)
+    return _ANY_PAGE(data=items, page_number=page_number, page_size=size, total_count=total, next_cursor=next_cursor)
 
 
 # pydantic caches parametrized generics weakly: without this reference `Page[Any]` is rebuilt

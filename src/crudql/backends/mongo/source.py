@@ -1,8 +1,10 @@
 """`crudql.sources.Mongo`: a pymongo-compatible collection of documents in the model's JSON
-(alias) shape, answering `run_query` pages with one `count_documents` and one `find`."""
+(alias) shape, answering `run_query` pages with one `count_documents` and one `find` (for a
+cursor's page, with the position as a filter instead of `skip`: `keyset`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -10,11 +12,14 @@ from pydantic import BaseModel
 
 from ...ast import Expr, SortKey
 from ...check.schema import Schema
+from ...cursor import check_cursor_key
 from ...records import require_model, validated
 from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
+from ...values import clock
 from .compiler import FilterCompiler, compile_sort, explain
 from .documents import codec, from_document, to_document
-from .logic import as_filter
+from .keyset import after_filter
+from .logic import all_of, as_filter
 
 __all__ = ["SIMPLE_COLLATION", "MongoSource"]
 
@@ -53,6 +58,7 @@ class MongoSource:
     one millisecond; `instants="string"` as fixed-width UTC text, exact to the microsecond.
     `simple_collation`: send `collation={"locale": "simple"}` with every query (True), never
     (False), or only when the collection has a default collation of its own (None: asked once).
+    `cursor_key`: the secret that signs this source's cursors (docs/api.md, "Cursors").
     """
 
     def __init__(
@@ -64,14 +70,15 @@ class MongoSource:
         simple_collation: bool | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         queryable: str = "all",
+        cursor_key: bytes | str | None = None,
     ) -> None:
         self.collection = collection
+        self.cursor_key = check_cursor_key(cursor_key)
         self.model: type[BaseModel] = require_model(model, "Mongo")
         self.timeout = check_timeout(timeout)
         self.schema = Schema.from_model(self.model, queryable)
         self.instants = codec(instants).name
         self.simple_collation = simple_collation
-        self._compiler = FilterCompiler(self.instants)
 
     def __repr__(self) -> str:
         return f"MongoSource({getattr(self.collection, 'full_name', self.collection)!r}, {self.model.__name__})"
@@ -103,22 +110,37 @@ class MongoSource:
     def explain(self, where: Expr | None, order: Sequence[SortKey] = ()) -> dict[str, Any]:
         return explain(where, order, instants=self.instants)
 
-    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
-        compiled = True if where is None else self._compiler.visit(where, None)
+    def page(
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None = None,
+        *,
+        now: dt.datetime | None = None,
+    ) -> tuple[list[Any], int]:
+        """One page and the count of all matches (`crudql.sources.Source`). With `after` (a
+        position: one value per key of `order`), the documents after it, by a filter instead
+        of `skip` (`crudql.backends.mongo.keyset`). The filter is compiled per request, with
+        `now` (default: the clock) resolved in it."""
+        compiler = FilterCompiler(self.instants, now=clock() if now is None else now)
+        compiled = True if where is None else compiler.visit(where, None)
         if compiled is False:
             return [], 0  # nothing can match: no round trip
         query = as_filter(compiled)
+        page_query = query if after is None else as_filter(all_of([compiled, after_filter(compiler, order, after)]))
         options = self._query_options()
         deadline = None if self.timeout is None else Deadline(self.timeout)
         try:
             total = self.collection.count_documents(query, **options, **_max_time(deadline, "maxTimeMS"))
             if offset >= total or limit <= 0:
                 return [], total
-            cursor = self.collection.find(query, {"_id": False}, **options, **_max_time(deadline, "max_time_ms"))
+            cursor = self.collection.find(page_query, {"_id": False}, **options, **_max_time(deadline, "max_time_ms"))
             spec = compile_sort(order)
             if spec:
                 cursor = cursor.sort(spec)
-            documents = list(cursor.skip(offset).limit(limit))
+            documents = list((cursor.skip(offset) if offset else cursor).limit(limit))
         except Exception as exc:
             # MongoDB: maxTimeMS makes the server stop the operation (ExecutionTimeout, code 50).
             if deadline is not None and getattr(exc, "code", None) == _MAX_TIME_EXPIRED:

@@ -9,6 +9,7 @@ literals by `schema_text` so that expression indexes can match.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from ...ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey
+from ...ast import And, Expr, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified, SortKey
 from ...check.schema import Schema
 from ...errors import QueryError
 from ...fieldtypes import Kind
 from ...patterns import LikePattern, escape_like, parse_like
+from ...values import clock
 from ..base import Compiler
 from ..merge import merge_alternatives
 from .casefold import fold_text
@@ -30,7 +32,9 @@ from .dialects.base import BIND_TYPES, SQLDialect
 from .elements import bind, binds, exists, junction
 from .likes import pattern_literals
 from .logic import AllOf, AnyOf, Const, Leaf, Negated, Test
+from .params import now_param
 from .refs import FAMILY_KIND, Ref, family
+from .storage import InstantText
 from .tables import TableMapping
 
 __all__ = ["FilterCompiler", "compile_filter", "compile_order"]
@@ -84,9 +88,12 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
     by one method per operator, rendered positively or negated (`crudql.backends.sql.logic`).
     """
 
-    def __init__(self, dialect: SQLDialect, mapping: TableMapping) -> None:
+    def __init__(self, dialect: SQLDialect, mapping: TableMapping, *, resolve_now: dt.datetime | None = None) -> None:
         self.dialect = dialect
         self.mapping = mapping
+        # None: `now` values become named parameters (statements cached across requests);
+        # an instant: they are bound as that instant (conditions for one use).
+        self.resolve_now = resolve_now
         self._memos: dict[tuple[Any, ...], Any] = {}
 
     def compile(self, expr: Expr) -> ColumnElement[bool]:
@@ -213,7 +220,16 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
         return Ref(ftype.kind, ftype, column=info.column, nullable=info.column.nullable is not False)
 
     def value(self, ref: Ref, literal: Any) -> ColumnElement[Any]:
-        """A literal bound in the form the field's stored values have."""
+        """A literal bound in the form the field's stored values have. A `now` value is a
+        parameter named for it, filled when the statement runs (`crudql.backends.sql.params`),
+        or, with `resolve_now` set, the instant it stands for then."""
+        if isinstance(literal, Now):
+            if self.resolve_now is not None:
+                literal = literal.at(self.resolve_now)
+            else:
+                # Datetimes in JSON are fixed-width text: InstantText writes an instant so.
+                stored = self.dialect.bind_type(ref, ref.kind) if ref.column is not None else InstantText()
+                return now_param(literal, stored)
         if ref.column is not None:
             return bind(self.dialect.literal_value(literal, ref.kind), self.dialect.bind_type(ref, ref.kind))
         return bind(self.dialect.json_literal(literal, ref.kind), self.dialect.bind_type(ref, ref.kind))
@@ -287,6 +303,11 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
             if not values:
                 return Const(False)
         column = self.scalar(ref)
+        if any(isinstance(v, Now) for v in values):
+            elements = [self.value(ref, v) for v in values]
+            if len(elements) == 1:
+                return Leaf(column == elements[0], column.is_(None))
+            return Leaf(column.in_(elements), column.is_(None))
         stored = self.dialect.json_literal if ref.column is None else self.dialect.literal_value
         bound = [stored(v, ref.kind) for v in values]
         if len(bound) == 1:
@@ -395,37 +416,41 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
 
     def order_by(self, keys: Sequence[SortKey]) -> list[Any]:
         clauses = []
-        scope = _Scope(mapping=self.mapping)
         for key in keys:
-            f = key.resolved
-            if f is None:
-                f = self.mapping.schema.field(key.path)
-            ref = self.ref(f, scope)
+            ref = self.sort_ref(key)
 
             def build(ref: Ref = ref, descending: bool = key.descending) -> Any:
                 if ref.kind is Kind.ANY:
-                    return self._untyped_order(ref, descending)
+                    return [
+                        self.dialect.sort_nulls(t.desc() if descending else t.asc(), descending, True)
+                        for t in self.untyped_terms(ref)
+                    ]
                 value = self.ordered(ref)
                 return [self.dialect.sort_nulls(value.desc() if descending else value.asc(), descending, ref.nullable)]
 
-            clauses.extend(self._memo(("sort", f.path, key.descending), ref, build))
+            clauses.extend(self._memo(("sort", key.path, key.descending), ref, build))
         return clauses
+
+    def sort_ref(self, key: SortKey) -> Ref:
+        """Where a sort key's value is (a table-level field)."""
+        f = key.resolved if key.resolved is not None else self.mapping.schema.field(key.path)
+        return self.ref(f, _Scope(mapping=self.mapping))
 
     # Untyped values order as the Python backend's `typed_rank`: by JSON family first
     # (numbers, strings, booleans, then objects and arrays, which tie), then within it.
-    _FAMILY_RANKS = (("number", 1), ("string", 2), ("bool", 4))
+    FAMILY_RANKS = (("number", 1), ("string", 2), ("bool", 4))
+    OTHER_RANK = 9
 
-    def _untyped_order(self, ref: Ref, descending: bool) -> list[Any]:
-        """ORDER BY terms for an untyped value: its family's rank (NULL when missing or
+    def untyped_terms(self, ref: Ref) -> list[ColumnElement[Any]]:
+        """The ORDER BY terms of an untyped value: its family's rank (NULL when missing or
         null, so it sorts lowest), then its value as a number, a string and a boolean (each
         NULL outside its family). Not the engine's order of JSON values: PostgreSQL orders
         `->>` text (so "12.5" < "7"), and SQLite reads booleans as 0 and 1."""
         rank = sa.case(
-            *((self.scalar(ref, name).is_not(None), sa.literal(n)) for name, n in self._FAMILY_RANKS),
-            (self.present(ref).positive(), sa.literal(9)),
+            *((self.scalar(ref, name).is_not(None), sa.literal(n)) for name, n in self.FAMILY_RANKS),
+            (self.present(ref).positive(), sa.literal(self.OTHER_RANK)),
         )
-        terms = [rank, self.ordered(ref, "number"), self.ordered(ref, "string"), self.scalar(ref, "bool")]
-        return [self.dialect.sort_nulls(t.desc() if descending else t.asc(), descending, True) for t in terms]
+        return [rank, self.ordered(ref, "number"), self.ordered(ref, "string"), self.scalar(ref, "bool")]
 
 
 # How each text operator's argument becomes a LIKE pattern.
@@ -472,15 +497,19 @@ def _list(node: Predicate) -> list[Any]:
 # ---------------------------------------------------------------------------- for hand-built queries
 
 
-def compile_filter(expr: Expr | None, table: sa.Table, model: type[Any], dialect: Any) -> ColumnElement[bool]:
+def compile_filter(
+    expr: Expr | None, table: sa.Table, model: type[Any], dialect: Any, *, now: dt.datetime | None = None
+) -> ColumnElement[bool]:
     """A checked filter as a SQLAlchemy boolean over `table` (true() for None), to use in
-    statements of your own. `dialect`: a dialect name, an Engine or a `SQLDialect`.
+    statements of your own. `dialect`: a dialect name, an Engine or a `SQLDialect`. `now`:
+    the instant `(now ...)` values are bound as (default: the clock, now).
 
     On SQLite, connections that run it need `register_sqlite_functions` (SQL sources do that).
     """
     if expr is None:
         return sa.true()
-    return FilterCompiler(dialect_for(dialect), TableMapping(table, Schema.from_model(model))).compile(expr)
+    mapping = TableMapping(table, Schema.from_model(model))
+    return FilterCompiler(dialect_for(dialect), mapping, resolve_now=now or clock()).compile(expr)
 
 
 def compile_order(keys: Sequence[SortKey], table: sa.Table, model: type[Any], dialect: Any) -> list[Any]:

@@ -1,14 +1,17 @@
 """`crudql.sources.SQL`: a table of model records answering `run_query` pages.
 
 Each page is one `SELECT ... ORDER BY ... LIMIT/OFFSET` and, unless the page itself shows the
-total (a partial page), one `SELECT count(*)` without ORDER BY. Statements are built once per
-(checked filter, sort) and cached; the engine's compiled-statement cache then reuses the SQL
-text with new values. `statements()` is what `explain` and `crudql explain` show: the same
-statements a page runs.
+total (a partial page), one `SELECT count(*)` without ORDER BY. A cursor's page is
+`SELECT ... WHERE <filter> AND <after the position> ORDER BY ... LIMIT` (`keyset`), and the
+count. Statements are built once per (checked filter, sort) (and, for cursor pages, per shape
+of the position) and cached; the engine's compiled-statement cache then reuses the SQL text
+with new values: `now` and the position are parameters bound per request (`params`).
+`statements()` is what `explain` and `crudql explain` show: the same statements a page runs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,15 +22,19 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
-from ...ast import Expr, SortKey
+from ...ast import Expr, Now, SortKey
 from ...cache import CompiledCache, WeightedLRU, tree_weight
 from ...check.schema import Schema
+from ...cursor import check_cursor_key
 from ...errors import QueryError
 from ...fieldtypes import FieldType
 from ...records import require_model, validated
 from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
+from ...values import clock
 from .compiler import FilterCompiler
 from .dialects import dialect_for
+from .keyset import Term, keyset_condition, keyset_terms, position_values
+from .params import now_bindings, now_values
 from .storage import UnstorableValue, to_row
 from .tables import IndexSpec, TableMapping, create_indexes, default_table_name, model_indexes, table_for_model
 
@@ -39,10 +46,12 @@ LIMIT, OFFSET = "crudql_limit", "crudql_offset"
 @dataclass(frozen=True)
 class Statements:
     """The statements of one (filter, sort): the page (bound `crudql_limit`, `crudql_offset`)
-    and the count."""
+    and the count; `nows` are the parameters `now` values of the filter became (bound per
+    request, `crudql.backends.sql.params`)."""
 
     page: sa.Select[Any]
     count: sa.Select[Any]
+    nows: tuple[tuple[str, Now], ...] = ()
 
 
 class SQLSource:
@@ -53,7 +62,8 @@ class SQLSource:
     `count="window"` adds count(*) OVER () to the page query instead of a separate count
     (measured slower: see docs/sql.md). `timeout`: seconds a page and its count may run before
     the engine cancels them (`crudql.QueryTimeoutError`); None disables. `queryable`: the
-    field policy mode of the schema (`crudql.Schema.from_model`).
+    field policy mode of the schema (`crudql.Schema.from_model`). `cursor_key`: the secret
+    that signs this source's cursors (docs/api.md, "Cursors").
     """
 
     STATEMENT_CACHE_BYTES = 16 << 20
@@ -68,9 +78,11 @@ class SQLSource:
         autocommit: bool = True,
         timeout: float | None = DEFAULT_TIMEOUT,
         queryable: str = "all",
+        cursor_key: bytes | str | None = None,
     ) -> None:
         self.model = require_model(model, "SQL")
         self.timeout = check_timeout(timeout)
+        self.cursor_key = check_cursor_key(cursor_key)
         if count not in ("separate", "window"):
             raise ValueError("count must be 'separate' or 'window'")
         self.bind = bind
@@ -100,6 +112,7 @@ class SQLSource:
         # by memory, rather than to the engine's, bounded by count only (500 entries of up to
         # half a megabyte each).
         self._statements: WeightedLRU[tuple[Any, ...], Statements] = WeightedLRU(self.STATEMENT_CACHE_BYTES)
+        self._keyset_terms: WeightedLRU[tuple[SortKey, ...], tuple[Term, ...]] = WeightedLRU(4 << 20)
         self._compiled = CompiledCache(self.STATEMENT_CACHE_BYTES)
         self._options = {"compiled_cache": self._compiled}
 
@@ -157,7 +170,26 @@ class SQLSource:
             (where, tuple(order)), lambda: self._build(where, order), lambda _: 10 * tree_weight(where)
         )
 
-    def _build(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
+    def _after_statement(
+        self, where: Expr | None, order: Sequence[SortKey], position: Sequence[Any], offset: bool
+    ) -> tuple[sa.Select[Any], dict[str, Any]]:
+        """The page statement of a keyset page (the rows after `position`, no OFFSET unless
+        asked for), cached by the position's shape, and the position's parameters."""
+        key = tuple(order)
+        terms = self._keyset_terms.get_or_build(
+            key, lambda: keyset_terms(self.compiler, order), lambda terms: 4096 + 1024 * len(terms)
+        )
+        shape, params = position_values(terms, position)
+        statements = self._statements.get_or_build(
+            ("after", where, key, shape, offset),
+            lambda: self._build(where, order, keyset_condition(terms, shape), offset),
+            lambda _: 10 * tree_weight(where) + 512 * len(terms),
+        )
+        return statements.page, params
+
+    def _build(
+        self, where: Expr | None, order: Sequence[SortKey], after: Any = None, offset: bool = True
+    ) -> Statements:
         condition = self.compiler.compile(where) if where is not None else None
         # Raw column values: SQLAlchemy's per-value result processors (JSON, instants) cost
         # more than the query on a small page; _record decodes JSON and pydantic parses the
@@ -170,12 +202,12 @@ class SQLSource:
         if condition is not None:
             page = page.where(condition)
             count = count.where(condition)
-        page = (
-            page.order_by(*self.compiler.order_by(order))
-            .limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
-            .offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
-        )
-        return Statements(page, count)
+        if after is not None:
+            page = page.where(after)
+        page = page.order_by(*self.compiler.order_by(order)).limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
+        if offset:
+            page = page.offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
+        return Statements(page, count, now_bindings(condition))
 
     def explain(
         self,
@@ -185,9 +217,11 @@ class SQLSource:
         limit: int = 20,
         *,
         count: bool = False,
+        now: dt.datetime | None = None,
     ) -> list[str]:
         """The engine's plan for the page (or count) query, as the dialect prints it."""
         stmts = self.statements(where, order)
+        params = {LIMIT: limit, OFFSET: offset, **now_values(stmts.nows, clock() if now is None else now)}
         prefix = self.dialect.explain_prefix
         plan: list[str] = []
 
@@ -204,7 +238,7 @@ class SQLSource:
             sa.event.listen(conn, "before_cursor_execute", explain_instead, retval=True)
             sa.event.listen(conn, "after_cursor_execute", capture)
             try:
-                conn.execute(stmts.count if count else stmts.page, {LIMIT: limit, OFFSET: offset}).close()
+                conn.execute(stmts.count if count else stmts.page, params).close()
             finally:
                 sa.event.remove(conn, "before_cursor_execute", explain_instead)
                 sa.event.remove(conn, "after_cursor_execute", capture)
@@ -212,11 +246,32 @@ class SQLSource:
 
     # -------------------------------------------------------------- queries
 
-    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+    def page(
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None = None,
+        *,
+        now: dt.datetime | None = None,
+    ) -> tuple[list[Any], int]:
+        """One page and the count of all matches (`crudql.sources.Source`). With `after` (a
+        position: one value per key of `order`), the rows after it, by a keyset condition
+        instead of an OFFSET (`crudql.backends.sql.keyset`)."""
         stmts = self.statements(where, order)
+        nows = now_values(stmts.nows, clock() if now is None else now)
+        if after is None:
+            statement, params = stmts.page, {LIMIT: limit, OFFSET: offset, **nows}
+        else:
+            statement, position = self._after_statement(where, order, after, offset > 0)
+            params = {LIMIT: limit, **nows, **position, **({OFFSET: offset} if offset > 0 else {})}
         with self._running() as conn:
-            rows = list(conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}, execution_options=self._options).all())
-            total = self._total(conn, stmts, rows, offset, limit)
+            rows = list(conn.execute(statement, params, execution_options=self._options).all())
+            if after is None:
+                total = self._total(conn, stmts, rows, offset, limit, nows)
+            else:
+                total = int(conn.execute(stmts.count, nows, execution_options=self._options).scalar_one())
         return [self._record(row) for row in rows], total
 
     @contextmanager
@@ -240,16 +295,20 @@ class SQLSource:
                     raise QueryError(f"the database rejected a value of the query: {exc.orig}", code="value") from None
                 raise
 
-    def _total(self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int) -> int:
+    def _total(
+        self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int, params: dict[str, Any]
+    ) -> int:
         if (rows and len(rows) < limit) or (not rows and offset == 0):
             return offset + len(rows)  # the page shows the end of the matches
         if rows and self.count_mode == "window":
             return int(rows[0][-1])
-        return int(conn.execute(stmts.count, execution_options=self._options).scalar_one())
+        return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
 
-    def count(self, where: Expr | None = None) -> int:
+    def count(self, where: Expr | None = None, *, now: dt.datetime | None = None) -> int:
+        stmts = self.statements(where, ())
         with self._running() as conn:
-            return int(conn.execute(self.statements(where, ()).count, execution_options=self._options).scalar_one())
+            params = now_values(stmts.nows, clock() if now is None else now)
+            return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
 
     def _record(self, row: Sequence[Any]) -> Any:
         values = list(row)
