@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
-from ..ast import And, Expr, ListValue, Not, Or, Predicate, Quantified, SortKey
+from ..ast import And, Expr, ListValue, Not, Now, Or, Predicate, Quantified, SortKey
 from ..syntax.printer import format_literal, sort_to_simple, to_json, to_lisp
 from .common import Checked, CLIError, check, missing
 
@@ -120,6 +120,8 @@ def _explain_sql(checked: Checked, dialect_name: str) -> list[str]:
 
 
 def _param(value: Any) -> str:
+    if isinstance(value, Now):
+        return f"{value}, the instant it stands for when the request runs"
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):

@@ -18,8 +18,8 @@ from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from ...values import clock
 from .compiler import FilterCompiler, compile_sort, explain
 from .documents import codec, from_document, to_document
-from .keyset import after_filter
-from .logic import all_of, as_filter
+from .keyset import after_filters
+from .logic import MATCH_NONE, all_of, as_filter
 
 __all__ = ["SIMPLE_COLLATION", "MongoSource"]
 
@@ -129,18 +129,29 @@ class MongoSource:
         if compiled is False:
             return [], 0  # nothing can match: no round trip
         query = as_filter(compiled)
-        page_query = query if after is None else as_filter(all_of([compiled, after_filter(compiler, order, after)]))
+        # A cursor's page: the position as filters (segments of the order), in place of skip.
+        segments = (
+            [query]
+            if after is None
+            else [as_filter(all_of([compiled, s])) for s in after_filters(compiler, order, after)]
+        )
         options = self._query_options()
         deadline = None if self.timeout is None else Deadline(self.timeout)
         try:
             total = self.collection.count_documents(query, **options, **_max_time(deadline, "maxTimeMS"))
             if offset >= total or limit <= 0:
                 return [], total
-            cursor = self.collection.find(page_query, {"_id": False}, **options, **_max_time(deadline, "max_time_ms"))
             spec = compile_sort(order)
-            if spec:
-                cursor = cursor.sort(spec)
-            documents = list((cursor.skip(offset) if offset else cursor).limit(limit))
+            documents: list[Any] = []
+            for segment in segments:
+                if segment == MATCH_NONE:
+                    continue
+                cursor = self.collection.find(segment, {"_id": False}, **options, **_max_time(deadline, "max_time_ms"))
+                if spec:
+                    cursor = cursor.sort(spec)
+                documents += (cursor.skip(offset) if offset else cursor).limit(limit - len(documents))
+                if len(documents) >= limit:
+                    break
         except Exception as exc:
             # MongoDB: maxTimeMS makes the server stop the operation (ExecutionTimeout, code 50).
             if deadline is not None and getattr(exc, "code", None) == _MAX_TIME_EXPIRED:

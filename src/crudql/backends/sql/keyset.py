@@ -19,7 +19,9 @@ terms are the very expressions ORDER BY uses (`FilterCompiler.ordered`: the same
 collations), so the engine compares as it sorts and an index on the sort serves both; one
 redundant conjunct on the first term gives the engine a range to start the index scan at
 (`t_1 >= v_1` ascending, `t_1 IS NULL` descending from null, `t_1 <= v_1` descending on a NOT
-NULL column). Untyped keys order by four terms (`FilterCompiler.untyped_terms`: the family's
+NULL column). Where no one range exists (a nullable first term, at a position where its nulls
+and values meet), `keyset_segments` splits the condition in two, run one after the other.
+Untyped keys order by four terms (`FilterCompiler.untyped_terms`: the family's
 rank, then the value as a number, a string or a boolean); for a position only the rank and the
 term of its own family can differ between rows of equal rank, so the others are left out.
 
@@ -44,7 +46,7 @@ from .elements import junction
 from .params import AFTER_PREFIX, after_param
 from .refs import Ref, family
 
-__all__ = ["SKIP", "Term", "keyset_condition", "keyset_terms", "position_values"]
+__all__ = ["SKIP", "Term", "keyset_condition", "keyset_segments", "keyset_terms", "position_values"]
 
 SKIP = object()  # a term that cannot tell rows of an equal position apart: left out
 
@@ -123,11 +125,56 @@ def position_values(terms: Sequence[Term], position: Sequence[Any]) -> tuple[tup
 
 
 def keyset_condition(terms: Sequence[Term], shape: Sequence[Any]) -> ColumnElement[bool]:
-    """The rows after a position of this shape (see the module's docstring)."""
+    """The rows after a position of this shape, as one condition (see the module's docstring)."""
+    condition = _after(terms, shape, 0)
+    first = _first(terms, shape)
+    if first is None or _first(terms, shape, first[0] + 1) is None:
+        return condition  # one term: the condition is its range already
+    j, term = first
+    t, v = term.expr, after_param(j, term.type)
+    # The first term bounds an index range (the condition implies it).
+    if shape[j] is False and not term.descending:
+        return sa.and_(t >= v, condition)
+    if shape[j] is True and term.descending:
+        return sa.and_(t.is_(None), condition)
+    if shape[j] is False and not term.nullable:
+        return sa.and_(t <= v, condition)
+    return condition
+
+
+def keyset_segments(terms: Sequence[Term], shape: Sequence[Any]) -> tuple[ColumnElement[bool], ...]:
+    """The rows after a position as consecutive segments of the order, each an index range.
+
+    Where the first term is nullable and the position lies where the nulls and the values
+    meet the condition has no one range: descending from a value (the rest of the values, and
+    then every null), or ascending from a null (the rest of the nulls, and then every value).
+    Run as two statements, the first scans the index from the position and the second, asked
+    only when the first does not fill the page, starts the other part; one condition would
+    scan from the start of the index, at a cost growing with the page's depth.
+    """
+    first = _first(terms, shape)
+    if first is None:
+        return (keyset_condition(terms, shape),)
+    j, term = first
+    t, v = term.expr, after_param(j, term.type)
+    rest = _after(terms, shape, j + 1)
+    if term.nullable and term.descending and shape[j] is False:
+        return sa.and_(t <= v, sa.or_(t < v, sa.and_(t == v, rest))), t.is_(None)
+    if term.nullable and not term.descending and shape[j] is True:
+        return sa.and_(t.is_(None), rest), t.is_not(None)
+    return (keyset_condition(terms, shape),)
+
+
+def _first(terms: Sequence[Term], shape: Sequence[Any], base: int = 0) -> tuple[int, Term] | None:
+    return next(((j, terms[j]) for j in range(base, len(terms)) if shape[j] is not SKIP), None)
+
+
+def _after(terms: Sequence[Term], shape: Sequence[Any], base: int) -> ColumnElement[bool]:
+    """(t_b after v_b) OR (t_b = v_b AND t_b+1 after v_b+1) OR ..., for the terms from `base`."""
     branches: list[ColumnElement[bool]] = []
     equal: list[ColumnElement[bool]] = []
-    start: ColumnElement[bool] | None = None
-    for j, (term, null) in enumerate(zip(terms, shape)):
+    for j in range(base, len(terms)):
+        term, null = terms[j], shape[j]
         if null is SKIP:
             continue
         t = term.expr
@@ -143,20 +190,7 @@ def keyset_condition(terms: Sequence[Term], shape: Sequence[Any]) -> ColumnEleme
             else:
                 after = t > v
             same = t == v
-        if start is None:
-            # The first term bounds an index range (the condition implies it).
-            if not null and not term.descending:
-                start = t >= v
-            elif null and term.descending:
-                start = t.is_(None)
-            elif not null and not term.nullable:
-                start = t <= v
-            else:
-                start = sa.true()
         if after is not None:
             branches.append(sa.and_(*equal, after) if equal else after)
         equal.append(same)
-    condition = junction(sa.or_, branches) if branches else sa.false()
-    if start is None or isinstance(start, sa.sql.elements.True_):
-        return condition
-    return sa.and_(start, condition)
+    return junction(sa.or_, branches) if branches else sa.false()

@@ -35,7 +35,7 @@ def now_param(now: Now, type_: sa.types.TypeEngine[Any]) -> ColumnElement[Any]:
     stored form). One name per (value, type): the same `now` compared in two forms (a column,
     text inside JSON) is two parameters, each with one type."""
     offset = "0" if now.amount == 0 else f"{'m' if now.amount < 0 else 'p'}{abs(now.amount)}{now.unit}"
-    kind = hashlib.sha1(repr(type_).encode()).hexdigest()[:8]
+    kind = f"{type(type_).__name__.lower()}_{hashlib.sha1(repr(type_).encode()).hexdigest()[:4]}"
     return sa.bindparam(f"{NOW_PREFIX}{offset}_{kind}", now, type_=type_)
 
 

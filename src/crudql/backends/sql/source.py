@@ -33,7 +33,7 @@ from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from ...values import clock
 from .compiler import FilterCompiler
 from .dialects import dialect_for
-from .keyset import Term, keyset_condition, keyset_terms, position_values
+from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, position_values
 from .params import now_bindings, now_values
 from .storage import UnstorableValue, to_row
 from .tables import IndexSpec, TableMapping, create_indexes, default_table_name, model_indexes, table_for_model
@@ -113,6 +113,9 @@ class SQLSource:
         # half a megabyte each).
         self._statements: WeightedLRU[tuple[Any, ...], Statements] = WeightedLRU(self.STATEMENT_CACHE_BYTES)
         self._keyset_terms: WeightedLRU[tuple[SortKey, ...], tuple[Term, ...]] = WeightedLRU(4 << 20)
+        self._after_cache: WeightedLRU[tuple[Any, ...], tuple[Statements, ...]] = WeightedLRU(
+            self.STATEMENT_CACHE_BYTES // 2
+        )
         self._compiled = CompiledCache(self.STATEMENT_CACHE_BYTES)
         self._options = {"compiled_cache": self._compiled}
 
@@ -170,22 +173,27 @@ class SQLSource:
             (where, tuple(order)), lambda: self._build(where, order), lambda _: 10 * tree_weight(where)
         )
 
-    def _after_statement(
+    def _after_statements(
         self, where: Expr | None, order: Sequence[SortKey], position: Sequence[Any], offset: bool
-    ) -> tuple[sa.Select[Any], dict[str, Any]]:
-        """The page statement of a keyset page (the rows after `position`, no OFFSET unless
-        asked for), cached by the position's shape, and the position's parameters."""
+    ) -> tuple[tuple[sa.Select[Any], ...], dict[str, Any]]:
+        """The page statements of a keyset page: the rows after `position`, in consecutive
+        segments of the order (`keyset_segments`; one, with an OFFSET, when `offset`), cached
+        by the position's shape; and the position's parameters."""
         key = tuple(order)
         terms = self._keyset_terms.get_or_build(
             key, lambda: keyset_terms(self.compiler, order), lambda terms: 4096 + 1024 * len(terms)
         )
         shape, params = position_values(terms, position)
-        statements = self._statements.get_or_build(
-            ("after", where, key, shape, offset),
-            lambda: self._build(where, order, keyset_condition(terms, shape), offset),
-            lambda _: 10 * tree_weight(where) + 512 * len(terms),
+
+        def build() -> tuple[Statements, ...]:
+            if offset:
+                return (self._build(where, order, keyset_condition(terms, shape), True),)
+            return tuple(self._build(where, order, part, False) for part in keyset_segments(terms, shape))
+
+        statements = self._after_cache.get_or_build(
+            (where, key, shape, offset), build, lambda built: len(built) * (10 * tree_weight(where) + 512 * len(terms))
         )
-        return statements.page, params
+        return tuple(s.page for s in statements), params
 
     def _build(
         self, where: Expr | None, order: Sequence[SortKey], after: Any = None, offset: bool = True
@@ -218,10 +226,17 @@ class SQLSource:
         *,
         count: bool = False,
         now: dt.datetime | None = None,
+        after: Sequence[Any] | None = None,
     ) -> list[str]:
-        """The engine's plan for the page (or count) query, as the dialect prints it."""
+        """The engine's plan for the page (or count) query, as the dialect prints it; with
+        `after`, for the page after that position (a cursor's page)."""
         stmts = self.statements(where, order)
         params = {LIMIT: limit, OFFSET: offset, **now_values(stmts.nows, clock() if now is None else now)}
+        page = stmts.page
+        if after is not None:
+            pages, position = self._after_statements(where, order, after, offset > 0)
+            page = pages[0]  # the first segment: where the page starts
+            params.update(position)
         prefix = self.dialect.explain_prefix
         plan: list[str] = []
 
@@ -238,7 +253,7 @@ class SQLSource:
             sa.event.listen(conn, "before_cursor_execute", explain_instead, retval=True)
             sa.event.listen(conn, "after_cursor_execute", capture)
             try:
-                conn.execute(stmts.count if count else stmts.page, params).close()
+                conn.execute(stmts.count if count else page, params).close()
             finally:
                 sa.event.remove(conn, "before_cursor_execute", explain_instead)
                 sa.event.remove(conn, "after_cursor_execute", capture)
@@ -261,13 +276,19 @@ class SQLSource:
         instead of an OFFSET (`crudql.backends.sql.keyset`)."""
         stmts = self.statements(where, order)
         nows = now_values(stmts.nows, clock() if now is None else now)
+        statements: tuple[sa.Select[Any], ...]
         if after is None:
-            statement, params = stmts.page, {LIMIT: limit, OFFSET: offset, **nows}
+            statements, params = (stmts.page,), {LIMIT: limit, OFFSET: offset, **nows}
         else:
-            statement, position = self._after_statement(where, order, after, offset > 0)
+            statements, position = self._after_statements(where, order, after, offset > 0)
             params = {LIMIT: limit, **nows, **position, **({OFFSET: offset} if offset > 0 else {})}
         with self._running() as conn:
-            rows = list(conn.execute(statement, params, execution_options=self._options).all())
+            rows: list[Any] = []
+            for statement in statements:  # segments of the order, until the page is full
+                params[LIMIT] = limit - len(rows)
+                rows += conn.execute(statement, params, execution_options=self._options).all()
+                if len(rows) >= limit:
+                    break
             if after is None:
                 total = self._total(conn, stmts, rows, offset, limit, nows)
             else:
