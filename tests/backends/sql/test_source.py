@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine.default import CACHE_HIT, CACHE_MISS
 
 import crudql
@@ -164,3 +165,26 @@ def test_statements_differing_only_in_json_path_never_share_compiled_sql(fixture
     assert role._generate_cache_key().key != company._generate_cache_key().key
     assert ids(fixture_source, '(= info.role "ACME")') == []
     assert ids(fixture_source, '(= info.companyName "ACME")') == ["a b"]
+
+
+class Untyped(BaseModel):
+    id: str
+    value: Any = None
+
+
+def test_untyped_top_level_values_round_trip(make_source: Any) -> None:
+    """A JSON string in an untyped column: PostgreSQL's driver returns it decoded ('x', not
+    '"x"'), so it is not decoded again."""
+    records = [
+        {"id": "s", "value": "x"},
+        {"id": "e", "value": ""},
+        {"id": "j", "value": '{"a": 1}'},
+        {"id": "n", "value": 1.5},
+        {"id": "o", "value": {"k": "v"}},
+        {"id": "l", "value": ["a", 1]},
+        {"id": "b", "value": True},
+        {"id": "z"},
+    ]
+    source = make_source(records, model=Untyped)
+    got = {c.id: c.value for c in run_query(PageRequest(page_size=100), source).data}
+    assert got == {r["id"]: r.get("value") for r in records}

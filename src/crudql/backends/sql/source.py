@@ -105,8 +105,13 @@ class SQLSource:
             else bind
         )
         self._columns = [(info.column, info.alias) for info in self.mapping.fields.values()]
-        # JSON columns are decoded here, once, with json.loads (when the driver has not already).
-        self._json_positions = tuple(i for i, info in enumerate(self.mapping.fields.values()) if info.is_json)
+        # JSON columns are decoded here, once, with json.loads, unless the driver returns them
+        # decoded (then a str is a JSON string, not JSON text).
+        self._json_positions = (
+            ()
+            if self.dialect.json_decoded
+            else tuple(i for i, info in enumerate(self.mapping.fields.values()) if info.is_json)
+        )
         # SQLAlchemy statements weigh about eight times the tree they come from (measured): hence
         # the factor in `statements`. Their compiled forms go to this source's own cache, bounded
         # by memory, rather than to the engine's, bounded by count only (500 entries of up to

@@ -56,6 +56,9 @@ class SQLDialect:
     # Whether array membership compiles to JSON containment (`contains_all`) rather than a
     # subquery over the elements.
     json_containment: ClassVar[bool] = False
+    # Whether the driver returns JSON column values decoded (psycopg: JSONB as Python values),
+    # rather than as JSON text for `json.loads`.
+    json_decoded: ClassVar[bool] = False
     # Whether reads run without a transaction (saves BEGIN/ROLLBACK round trips per page).
     autocommit_reads: ClassVar[bool] = False
     # What precedes a statement to get its plan.

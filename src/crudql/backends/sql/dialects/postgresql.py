@@ -37,6 +37,7 @@ class PostgresDialect(SQLDialect):
     explicit_nulls = True
     allows_nul = False
     json_containment = True
+    json_decoded = True  # psycopg loads JSONB: an untyped value "a" comes back as 'a', not '"a"'
     autocommit_reads = True  # under READ COMMITTED each statement has its own snapshot anyway
     # A libc collation whose lower() is Unicode's simple lowercase mapping, as re's is.
     case_collation: ClassVar[str] = "C.utf8"
