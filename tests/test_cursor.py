@@ -463,3 +463,23 @@ def test_untyped_sort_keys(request: pytest.FixtureRequest) -> None:
     with pytest.raises(CursorError, match="untyped field 'value'"):
         run_query(PageRequest(page_size=2, s="value", cursor=page.next_cursor), mongo)
     assert assert_same_walk(mongo, s="id", page_size=5) == [r["id"] for r in LOOSE]
+
+
+class OldSource:
+    """A source written before cursors and `now`: page(where, order, offset, limit)."""
+
+    def __init__(self) -> None:
+        self.inner = InMemory(RECORDS, model=Contact)
+        self.model, self.schema = Contact, self.inner.schema
+
+    def page(self, where: Any, order: Any, offset: int, limit: int) -> tuple[list[Any], int]:
+        return self.inner.page(where, order, offset, limit)
+
+
+def test_a_source_of_the_old_protocol_still_serves_pages() -> None:
+    source = OldSource()
+    page = run_query(PageRequest(page_size=5, q="(exists name)", s=SORT, page_number=2), source)
+    assert page.data == run_query(PageRequest(page_size=5, q="(exists name)", s=SORT, page_number=2), MEMORY).data
+    assert page.next_cursor is not None  # issued; following it needs `after`
+    with pytest.raises(TypeError):
+        run_query(PageRequest(page_size=5, q="(exists name)", s=SORT, cursor=page.next_cursor), source)

@@ -105,15 +105,16 @@ def cursor_key(source: object) -> bytes:
     return env.encode("utf-8") if env else _PROCESS_KEY
 
 
-# Digests by (filter, sort, page size): printing a large filter costs more than hashing it.
-_BINDINGS: WeightedLRU[tuple[Any, ...], bytes] = WeightedLRU(4 << 20)
+# Digests by (filter, sort, page size): printing a large filter costs more than hashing it. The
+# key holds the tree, so an entry weighs what the tree does.
+_BINDINGS: WeightedLRU[tuple[Any, ...], bytes] = WeightedLRU(8 << 20)
 
 
 def binding(where: Expr | None, order: Sequence[SortKey], page_size: int) -> bytes:
     """The digest of what a cursor is bound to: the checked filter's canonical lisp text, the
     sort (canonical paths and directions) and the page size."""
     key = (where, tuple(order), page_size)
-    return _BINDINGS.get_or_build(key, lambda: _binding(where, order, page_size), lambda _: tree_weight(where) // 4)
+    return _BINDINGS.get_or_build(key, lambda: _binding(where, order, page_size), lambda _: tree_weight(where))
 
 
 def _binding(where: Expr | None, order: Sequence[SortKey], page_size: int) -> bytes:

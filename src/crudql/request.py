@@ -11,7 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from .ast import And, Expr, SortKey
+from .ast import And, Expr, SortKey, now_values
+from .cache import WeightedLRU, tree_weight
 from .check.schema import Schema
 from .cursor import Position, binding, cursor_key, decode_cursor, encode_cursor, sort_values
 from .errors import CursorError, QueryError, RequestError
@@ -203,7 +204,9 @@ def run_query(
         where = scope if where is None else And((scope, where))
     keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
     order = effective_sort(keys, schema)
-    instant = clock() if now is None else now
+    # `now` goes to the source only for filters that hold one (sources written before it was
+    # part of the protocol keep working for the rest); read once, for the page and the count.
+    extra: dict[str, Any] = {} if where is None or not _holds_now(where) else {"now": clock() if now is None else now}
     size = request.page_size
     # Cursors need a total order, which the `id` tiebreak makes (a model without `id` has none).
     total_order = any(k.path == ("id",) for k in order)
@@ -214,10 +217,10 @@ def run_query(
         position = decode_cursor(request.cursor, key, bound_to, order)
         page_number = position.page_number + 1
         # One more than a page: whether another page follows, without counting from the start.
-        items, total = source.page(where, order, 0, size + 1, position.values, now=instant)
+        items, total = source.page(where, order, 0, size + 1, position.values, **extra)
     else:
         page_number = request.page_number
-        items, total = source.page(where, order, request.offset, size + 1, now=instant)
+        items, total = source.page(where, order, request.offset, size + 1, **extra)
     next_cursor = None
     if len(items) > size:
         items = items[:size]
@@ -225,6 +228,14 @@ def run_query(
             last = Position(page_number, sort_values(items[-1], order))
             next_cursor = encode_cursor(last, cursor_key(source), binding(where, order, size), order)
     return _ANY_PAGE(data=items, page_number=page_number, page_size=size, total_count=total, next_cursor=next_cursor)
+
+
+# Whether a tree holds `now`, by tree (the key holds the tree: weighed as one).
+_NOW_TREES: WeightedLRU[Expr, bool] = WeightedLRU(4 << 20)
+
+
+def _holds_now(where: Expr) -> bool:
+    return _NOW_TREES.get_or_build(where, lambda: bool(now_values(where)), lambda _: tree_weight(where))
 
 
 # pydantic caches parametrized generics weakly: without this reference `Page[Any]` is rebuilt
