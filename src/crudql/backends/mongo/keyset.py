@@ -41,11 +41,16 @@ __all__ = ["after_filters"]
 _INEXACT = {"$gt": "$gt", "$lt": "$lte"}
 
 
-def after_filters(compiler: FilterCompiler, order: Sequence[SortKey], position: Sequence[Any]) -> list[Compiled]:
+def after_filters(
+    compiler: FilterCompiler, order: Sequence[SortKey], position: Sequence[Any], *, split: bool = True
+) -> list[Compiled]:
     """The documents after `position` (one value per key of `order`, None for null or
-    missing), as consecutive segments of the order: one filter, or two (see above)."""
+    missing), as consecutive segments of the order: one filter, or two (see above; never with
+    `split=False`, for a skip that must count across both)."""
     keys = [_Key(compiler, key, value) for key, value in zip(order, position)]
     first, rest = keys[0], _after(keys[1:])
+    if not split:
+        return [_after(keys)]
     if first.path is not None and first.descending and first.value is not None:
         # The rest of the values (an index range from the position), then every null.
         return [all_of([first.at_most(), any_of([first.before(), all_of([first.same(), rest])])]), first.missing()]

@@ -133,7 +133,7 @@ class MongoSource:
         segments = (
             [query]
             if after is None
-            else [as_filter(all_of([compiled, s])) for s in after_filters(compiler, order, after)]
+            else [as_filter(all_of([compiled, s])) for s in after_filters(compiler, order, after, split=offset == 0)]
         )
         options = self._query_options()
         deadline = None if self.timeout is None else Deadline(self.timeout)
