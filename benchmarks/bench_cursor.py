@@ -124,8 +124,10 @@ def run_engine(name: str, url: str, records: list[dict[str, Any]], pages: list[i
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     deepest: dict[str | None, str | None] = {}
+    summary: list[str] = []
     try:
         for sort in SORTS:
+            queries: dict[int, dict[str, float]] = {}
             cursors, ids, seconds = walk(source, sort, set(pages))
             deepest[sort] = cursors.get(max(pages))
             assert len(ids) == len(records) and len(set(ids)) == len(ids), "the walk returned every record once"
@@ -148,16 +150,24 @@ def run_engine(name: str, url: str, records: list[dict[str, Any]], pages: list[i
                     },
                     repeat,
                 )
+                queries[page] = m
                 lines.append(
                     f"| `{sort or 'id'}` | {page:,} | {(page - 1) * PAGE_SIZE:,} | {m['offset']:.2f} | {m['cursor']:.2f} "
                     f"| {m['offset query']:.2f} | {m['cursor query']:.2f} |"
                 )
                 print(lines[-1], flush=True)
+            first, last = queries[min(queries)], queries[max(queries)]
+            summary.append(
+                f"- `{sort or 'id'}`: the page query of page {max(queries):,} costs "
+                f"{last['cursor query'] / first['cursor query']:.1f}× page {min(queries):,}'s by cursor, "
+                f"{last['offset query'] / first['offset query']:.0f}× by offset; the whole request "
+                f"{last['cursor'] / first['cursor']:.1f}× and {last['offset'] / first['offset']:.1f}×."
+            )
             lines.append(
                 f"| `{sort or 'id'}`: the whole walk | {len(ids) // PAGE_SIZE:,} pages | | | "
                 f"{seconds * 1000 / (len(ids) / PAGE_SIZE):.2f} per page | | |"
             )
-        lines += ["", *plans(source, deepest), ""]
+        lines += ["", *summary, "", *plans(source, deepest), ""]
     finally:
         source.table.drop(engine)
         engine.dispose()
@@ -204,9 +214,11 @@ def main(argv: list[str] | None = None) -> None:
         "source made by `SQL.from_records` (its default indexes: the primary key `id`, `creation_time`, "
         f"`organization_id`). Lower quartile of {args.repeat} interleaved runs; Python {sys.version.split()[0]}, "
         f"SQLAlchemy {sa.__version__}, SQLite {sqlite3.sqlite_version}. A request is the page query, the count "
-        "query (`total_count` counts every match on every page, cursor or not) and 25 models; the page query "
-        "columns time the page statement alone. The walk row is the mean cost per page of walking every page by "
-        "cursor (`next_cursor` to `next_cursor`).",
+        "query (`total_count` counts every match on every page, cursor or not: most of a request's time here) "
+        "and 25 models; the page query columns time the page statements alone. Page 1 is one request both ways "
+        "(there is no cursor before it). The walk row is the mean cost per page of walking every page by cursor "
+        "(`next_cursor` to `next_cursor`). The machine is shared (2 cores): compare the columns of one table, "
+        "not times across runs.",
         "",
     ]
     engines = args.engines.split(",")
