@@ -5,11 +5,14 @@ SQL statements) are reused whatever the instant."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine.default import CACHE_HIT
 
 import crudql
@@ -223,3 +226,64 @@ def test_cursors_page_a_now_filter(sources: dict[str, Any]) -> None:
         first = run_query(PageRequest(q=q, page_size=3, s="-creation_time"), source, now=NOW)
         second = run_query(PageRequest(q=q, page_size=3, s="-creation_time", cursor=first.next_cursor), source, now=NOW)
         assert [c.id for c in first.data + second.data] == ["future", "now", "plus1s", "plus1ms", "exact", "minus1ms"], name
+
+
+# Generated boundaries: records a few units either side of `now + offset`, in a column and in
+# JSON, against every comparison; every source must give the Python backend's answer.
+NOW_EXAMPLES = max(10, settings().max_examples // 3)  # ci: 100 per source, dev: 13
+DELTAS = [dt.timedelta(0), dt.timedelta(seconds=1), dt.timedelta(seconds=-1), dt.timedelta(minutes=1),
+          dt.timedelta(hours=-1), dt.timedelta(days=1), dt.timedelta(days=-7), dt.timedelta(milliseconds=1)]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mongo"])
+def load_now(request: pytest.FixtureRequest) -> Any:
+    if request.param == "mongo":
+        mongomock = pytest.importorskip("mongomock")
+        collection = mongomock.MongoClient().db[f"c{uuid.uuid4().hex}"]
+
+        def into_mongo(records: list[dict[str, Any]]) -> Any:
+            collection.delete_many({})
+            return crudql.sources.Mongo.from_records(collection, records, model=Contact)
+
+        return into_mongo
+    from support.sql import shared
+
+    engine = request.getfixturevalue({"sqlite": "sqlite_engine", "postgresql": "postgres_engine"}[request.param])
+    source = shared(engine)
+
+    def into_sql(records: list[dict[str, Any]]) -> Any:
+        with engine.begin() as conn:
+            conn.execute(source.table.delete())
+        source.insert(records)
+        return source
+
+    return into_sql
+
+
+@pytest.mark.slow
+@settings(max_examples=NOW_EXAMPLES)
+@given(
+    amount=st.integers(-100, 100),
+    unit=st.sampled_from("smhdw"),
+    deltas=st.lists(st.sampled_from(DELTAS), min_size=1, max_size=6),
+    op=st.sampled_from(["<", "<=", ">", ">=", "=", "!="]),
+    field=st.sampled_from(["creation_time", "info.enrichedContactInfo.creationTime"]),
+    seconds=st.integers(0, 10**6),
+)
+def test_generated_boundaries_agree(load_now: Any, amount: int, unit: str, deltas: Any, op: str, field: str, seconds: int) -> None:
+    now = NOW + dt.timedelta(seconds=seconds)
+    boundary = crudql.ast.Now(amount, unit).at(now)
+    records = [
+        {"id": f"r{i}", "creationTime": _text(boundary + d), "info": {"enrichedContactInfo": {"creationTime": _text(boundary - d)}}}
+        for i, d in enumerate(deltas)
+    ]
+    offset = crudql.ast.Now(amount, unit).text
+    q = f"({op} {field} (now{'' if offset is None else f' {json.dumps(offset)}'}))"
+    expected = run_query(PageRequest(q=q, page_size=100), InMemory(records, model=Contact), now=now)
+    got = run_query(PageRequest(q=q, page_size=100), load_now(records), now=now)
+    assert sorted(c.id for c in got.data) == sorted(c.id for c in expected.data), q
+    assert got.total_count == expected.total_count
+
+
+def _text(instant: dt.datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
