@@ -228,8 +228,9 @@ class FilterCompiler(Compiler[_Scope, ColumnElement[bool], Test]):
                 literal = literal.at(self.resolve_now)
             else:
                 # Datetimes in JSON are fixed-width text: InstantText writes an instant so.
-                stored = self.dialect.bind_type(ref, ref.kind) if ref.column is not None else InstantText()
-                return now_param(literal, stored)
+                if ref.column is not None:
+                    return now_param(literal, self.dialect.bind_type(ref, ref.kind), "column")
+                return now_param(literal, InstantText(), "json")
         if ref.column is not None:
             return bind(self.dialect.literal_value(literal, ref.kind), self.dialect.bind_type(ref, ref.kind))
         return bind(self.dialect.json_literal(literal, ref.kind), self.dialect.bind_type(ref, ref.kind))

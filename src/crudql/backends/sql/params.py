@@ -4,9 +4,11 @@ A statement is built once per (filter, sort) and cached, with SQLAlchemy's compi
 what changes from one request to the next is bound by name at execution, as LIMIT and OFFSET
 are:
 
-- a `(now ...)` value is a named parameter `crudql_now_<offset>_<type>` whose default value is
-  the `Now` itself; `now_bindings` reads them off a built statement once, and `now_values`
-  resolves them to the request's instant for each execution;
+- a `(now ...)` value is a named parameter `crudql_now_<offset>_<form>_<type>` whose default
+  value is the `Now` itself; `now_bindings` reads them off a built statement once, and
+  `now_values` resolves them to the request's instant for each execution, in the form the
+  compared values are stored in (`column`: `SQLDialect.literal_value`, `json`:
+  `SQLDialect.json_literal`);
 - the position after which a cursor's page starts is `crudql_after_<i>`, one per ORDER BY
   term (`crudql.backends.sql.keyset`).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,36 +26,42 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ...ast import Now
 
-__all__ = ["AFTER_PREFIX", "NOW_PREFIX", "after_param", "now_bindings", "now_param", "now_values"]
+__all__ = ["AFTER_PREFIX", "FORMS", "NOW_PREFIX", "after_param", "now_bindings", "now_param", "now_values"]
 
 NOW_PREFIX = "crudql_now_"
+FORMS = ("column", "json")
 AFTER_PREFIX = "crudql_after_"
 
 
-def now_param(now: Now, type_: sa.types.TypeEngine[Any]) -> ColumnElement[Any]:
-    """A `now` value as a named parameter of `type_` (which converts an aware datetime to the
-    stored form). One name per (value, type): the same `now` compared in two forms (a column,
-    text inside JSON) is two parameters, each with one type."""
+def now_param(now: Now, type_: sa.types.TypeEngine[Any], form: str) -> ColumnElement[Any]:
+    """A `now` value as a named parameter of `type_`, compared with values stored in `form`
+    (`column` or `json`). One name per (value, form, type): the same `now` compared in two
+    forms (a column, text inside JSON) is two parameters, each with one type."""
+    assert form in FORMS
     offset = "0" if now.amount == 0 else f"{'m' if now.amount < 0 else 'p'}{abs(now.amount)}{now.unit}"
     kind = f"{type(type_).__name__.lower()}_{hashlib.sha1(repr(type_).encode()).hexdigest()[:4]}"
-    return sa.bindparam(f"{NOW_PREFIX}{offset}_{kind}", now, type_=type_)
+    return sa.bindparam(f"{NOW_PREFIX}{offset}_{form}_{kind}", now, type_=type_)
 
 
-def now_bindings(*elements: ColumnElement[Any] | None) -> tuple[tuple[str, Now], ...]:
-    """The `now` parameters of built statements or conditions: (name, value) pairs."""
-    found: dict[str, Now] = {}
+def now_bindings(*elements: ColumnElement[Any] | None) -> tuple[tuple[str, Now, str], ...]:
+    """The `now` parameters of built statements or conditions: (name, value, form) triples."""
+    found: dict[str, tuple[str, Now, str]] = {}
     for element in elements:
         if element is None:
             continue
         for node in visitors.iterate(element):
             if isinstance(node, BindParameter) and isinstance(node.value, Now):
-                found[node.key] = node.value
-    return tuple(found.items())
+                form = node.key[len(NOW_PREFIX) :].split("_")[1]
+                found[node.key] = (node.key, node.value, form)
+    return tuple(found.values())
 
 
-def now_values(bindings: Iterable[tuple[str, Now]], instant: dt.datetime) -> dict[str, dt.datetime]:
-    """The execution parameters of `now` for a request running at `instant`."""
-    return {name: now.at(instant) for name, now in bindings}
+def now_values(
+    bindings: Iterable[tuple[str, Now, str]], instant: dt.datetime, stored: Callable[[str, dt.datetime], Any]
+) -> dict[str, Any]:
+    """The execution parameters of `now` for a request running at `instant`; `stored(form,
+    instant)` writes an instant as values of that form are stored."""
+    return {name: stored(form, now.at(instant)) for name, now, form in bindings}
 
 
 def after_param(i: int, type_: sa.types.TypeEngine[Any]) -> ColumnElement[Any]:

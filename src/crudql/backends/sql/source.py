@@ -27,7 +27,7 @@ from ...cache import CompiledCache, WeightedLRU, tree_weight
 from ...check.schema import Schema
 from ...cursor import check_cursor_key
 from ...errors import QueryError
-from ...fieldtypes import FieldType
+from ...fieldtypes import FieldType, Kind
 from ...records import require_model, validated
 from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from ...values import clock
@@ -51,7 +51,7 @@ class Statements:
 
     page: sa.Select[Any]
     count: sa.Select[Any]
-    nows: tuple[tuple[str, Now], ...] = ()
+    nows: tuple[tuple[str, Now, str], ...] = ()
 
 
 class SQLSource:
@@ -236,7 +236,11 @@ class SQLSource:
         """The engine's plan for the page (or count) query, as the dialect prints it; with
         `after`, for the page after that position (a cursor's page)."""
         stmts = self.statements(where, order)
-        params = {LIMIT: limit, OFFSET: offset, **now_values(stmts.nows, clock() if now is None else now)}
+        params = {
+            LIMIT: limit,
+            OFFSET: offset,
+            **now_values(stmts.nows, clock() if now is None else now, self._stored_instant),
+        }
         page = stmts.page
         if after is not None:
             pages, position = self._after_statements(where, order, after, offset > 0)
@@ -266,6 +270,12 @@ class SQLSource:
 
     # -------------------------------------------------------------- queries
 
+    def _stored_instant(self, form: str, instant: dt.datetime) -> Any:
+        """An instant `now` resolved to, as the values it is compared with are stored."""
+        if form == "json":
+            return self.dialect.json_literal(instant, Kind.DATETIME)
+        return self.dialect.literal_value(instant, Kind.DATETIME)
+
     def page(
         self,
         where: Expr | None,
@@ -280,7 +290,7 @@ class SQLSource:
         position: one value per key of `order`), the rows after it, by a keyset condition
         instead of an OFFSET (`crudql.backends.sql.keyset`)."""
         stmts = self.statements(where, order)
-        nows = now_values(stmts.nows, clock() if now is None else now)
+        nows = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
         statements: tuple[sa.Select[Any], ...]
         if after is None:
             statements, params = (stmts.page,), {LIMIT: limit, OFFSET: offset, **nows}
@@ -333,7 +343,7 @@ class SQLSource:
     def count(self, where: Expr | None = None, *, now: dt.datetime | None = None) -> int:
         stmts = self.statements(where, ())
         with self._running() as conn:
-            params = now_values(stmts.nows, clock() if now is None else now)
+            params = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
             return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
 
     def _record(self, row: Sequence[Any]) -> Any:
