@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import crudql
 from crudql import QueryError, SortKey, parse_filter, parse_sort, sort_to_json, sort_to_simple, to_json, to_lisp
-from crudql.ast import And, Field, ListValue, Literal, Not, Or, Predicate, Quantified
+from crudql.ast import And, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified
 from crudql.models import Contact, EnrichmentStatus, Partner
 from crudql.operators import OPERATORS, ArgKind
 
@@ -62,8 +62,10 @@ floats = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from([1e300, -1e300, -0.0, 0.0, 1e-7, 5e-324, 1.7976931348623157e308, 0.1, 1e16, 123456789.125]),
 )
-scalars = st.one_of(st.none(), st.booleans(), ints, floats, strings)
-non_null = st.one_of(st.booleans(), ints, floats, strings)
+# `now` values stand wherever a value does (the checker, not the syntax, limits them to datetimes).
+nows = st.builds(Now, st.integers(-5000, 5000), st.sampled_from("smhdw"))
+scalars = st.one_of(st.none(), st.booleans(), ints, floats, strings, nows)
+non_null = st.one_of(st.booleans(), ints, floats, strings, nows)
 literals = scalars.map(Literal)
 lists = st.lists(literals, max_size=5).map(lambda items: ListValue(tuple(items)))
 
@@ -129,7 +131,7 @@ def to_object_form(node: Any, rnd: random.Random) -> Any:
         return {"not": inner if rnd.random() < 0.5 else [inner]}
     if isinstance(node, Quantified):
         return {node.op: [node.field.dotted, to_object_form(node.condition, rnd)]}
-    args = [a.values if isinstance(a, ListValue) else a.value for a in node.args]
+    args = [tuple(map(_json_value, a.values)) if isinstance(a, ListValue) else _json_value(a.value) for a in node.args]
     values = [list(v) if isinstance(v, tuple) else v for v in args]
     if not values and rnd.random() < 0.5:
         return {node.op: node.field.dotted}
@@ -146,7 +148,18 @@ def to_array_form(node: Any, rnd: random.Random) -> Any:
         return [name, to_object_form(child, rnd) if rnd.random() < 0.5 else to_array_form(child, rnd)]
     if isinstance(node, Quantified):
         return [name, node.field.dotted, to_array_form(node.condition, rnd)]
-    return [name, node.field.dotted, *(list(a.values) if isinstance(a, ListValue) else a.value for a in node.args)]
+    return [
+        name,
+        node.field.dotted,
+        *([_json_value(v) for v in a.values] if isinstance(a, ListValue) else _json_value(a.value) for a in node.args),
+    ]
+
+
+def _json_value(value: Any) -> Any:
+    """A literal's value in a JSON document: `now` as {"now": offset}, in random case."""
+    if isinstance(value, Now):
+        return {random.choice(["now", "NOW", "Now"]): value.text}
+    return value
 
 
 def _alias(node: Any, rnd: random.Random) -> str:

@@ -24,6 +24,7 @@ from .ast import SortKey
 from .check import Queryable, Schema, check_filter, check_sort
 from .errors import (
     ArityError,
+    CursorError,
     LimitError,
     NotAllowedError,
     QueryError,
@@ -49,6 +50,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "DEFAULT_LIMITS",
     "ArityError",
+    "CursorError",
     "FieldType",
     "Kind",
     "LimitError",

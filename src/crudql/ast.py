@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Union
+from typing import ClassVar, Union
 
+from .errors import QueryTypeError
 from .fieldtypes import FieldType
 
 __all__ = [
@@ -26,15 +28,62 @@ __all__ = [
     "ListValue",
     "Literal",
     "Not",
+    "Now",
     "Or",
     "Predicate",
     "Quantified",
     "Scalar",
     "SortKey",
     "Span",
+    "now_values",
 ]
 
-Scalar = Union[None, bool, int, float, Decimal, str, _dt.datetime, _dt.date]
+
+@dataclass(frozen=True, slots=True)
+class Now:
+    """`(now)` / `(now "-7d")`: the instant a request runs at, shifted by `amount` `unit`s.
+
+    A value of a `Literal`, resolved when the request runs (`at`), never when it is parsed:
+    parsed trees, compiled predicates and SQL statements hold the `Now`, not an instant, so
+    they stay valid (and cached) from one request to the next. A zero offset is `Now()`, so
+    `(now)`, `(now "+0d")` and `{"now": null}` are one value.
+    """
+
+    amount: int = 0
+    unit: str = "s"
+
+    UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+    def __post_init__(self) -> None:
+        if self.unit not in self.UNITS:
+            raise ValueError(f"unit must be one of {', '.join(self.UNITS)}, got {self.unit!r}")
+        if self.amount == 0 and self.unit != "s":
+            object.__setattr__(self, "unit", "s")
+
+    @property
+    def offset(self) -> _dt.timedelta:
+        return _dt.timedelta(seconds=self.amount * self.UNITS[self.unit])
+
+    @property
+    def text(self) -> str | None:
+        """The canonical offset (`-7d`, `+30m`), None for no offset."""
+        if self.amount == 0:
+            return None
+        return f"{'-' if self.amount < 0 else '+'}{abs(self.amount)}{self.unit}"
+
+    def at(self, instant: _dt.datetime) -> _dt.datetime:
+        """The instant this value stands for when the request runs at `instant` (aware UTC)."""
+        base = instant.replace(tzinfo=_dt.timezone.utc) if instant.tzinfo is None else instant
+        try:
+            return (base + self.offset).astimezone(_dt.timezone.utc)
+        except OverflowError:
+            raise QueryTypeError(f"(now {self.text!r}) is outside the years 1 to 9999") from None
+
+    def __str__(self) -> str:
+        return "(now)" if self.text is None else f'(now "{self.text}")'
+
+
+Scalar = Union[None, bool, int, float, Decimal, str, _dt.datetime, _dt.date, Now]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +137,7 @@ _TAGS: dict[type, str] = {
     str: "string",
     _dt.datetime: "datetime",
     _dt.date: "date",
+    Now: "now",
 }
 
 
@@ -112,12 +162,15 @@ def _type_tag(value: object) -> str:
         return "datetime"
     if isinstance(value, _dt.date):
         return "date"
+    if isinstance(value, Now):
+        return "now"
     raise TypeError(f"not a crudql literal: {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
 class Literal:
-    """A scalar value. `tag` keeps `true`, `1` and `1.0` apart, which Python's `==` would not."""
+    """A scalar value. `tag` keeps `true`, `1` and `1.0` apart, which Python's `==` would not.
+    A `Now` value (tag "now") is an instant resolved when the request runs."""
 
     value: Scalar
     span: Span | None = _span()
@@ -194,3 +247,27 @@ class SortKey:
     @property
     def path(self) -> tuple[str, ...]:
         return self.resolved.path if self.resolved is not None else tuple(self.field.split("."))
+
+
+def now_values(expr: Expr | None) -> tuple[Now, ...]:
+    """The distinct `Now` values of a tree, in order of appearance (an iterative walk)."""
+    found: dict[Now, None] = {}
+    for lit in _literals(expr):
+        if type(lit.value) is Now:
+            found[lit.value] = None
+    return tuple(found)
+
+
+def _literals(expr: Expr | None) -> Iterator[Literal]:
+    stack: list[object] = [] if expr is None else [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (And, Or)):
+            stack.extend(reversed(node.children))
+        elif isinstance(node, Not):
+            stack.append(node.child)
+        elif isinstance(node, Quantified):
+            stack.append(node.condition)
+        elif isinstance(node, Predicate):
+            for arg in node.args:
+                yield from arg.items if isinstance(arg, ListValue) else (arg,)

@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "ArityError",
+    "CursorError",
     "LimitError",
     "QueryError",
     "QuerySyntaxError",
@@ -207,3 +208,10 @@ class QueryTimeoutError(QueryError):
     """The engine ran out of the source's `timeout`: the query was cancelled (HTTP 503)."""
 
     code = "timeout"
+
+
+class CursorError(QueryError):
+    """A `cursor` that this request cannot follow: altered, truncated, signed with another key,
+    or made for another filter, sort or page size (HTTP 400; start again from the first page)."""
+
+    code = "cursor"

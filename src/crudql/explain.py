@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .ast import And, Expr, ListValue, Not, Or, Predicate, Quantified, SortKey
+from .ast import And, Expr, ListValue, Not, Now, Or, Predicate, Quantified, SortKey
 from .syntax.printer import format_literal
 
 __all__ = [
@@ -120,6 +120,8 @@ def sql_statements(
 
 def format_parameter(value: Any) -> str:
     """A bound value as JSON where it has a JSON form, else its repr."""
+    if isinstance(value, Now):
+        return f"{value}, the instant it stands for when the request runs"
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):

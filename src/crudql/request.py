@@ -1,24 +1,29 @@
-"""A whole list request: `PageRequest` (the six parameters), `Page` (the response) and
-`run_query`, which parses, checks and hands the work to a source.
+"""A whole list request: `PageRequest` (the six parameters and a cursor), `Page` (the
+response) and `run_query`, which parses, checks and hands the work to a source.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from .ast import And, Expr, SortKey
+from .ast import And, Expr, SortKey, now_values
+from .cache import WeightedLRU, tree_weight
 from .check.schema import Schema
-from .errors import QueryError, RequestError
+from .cursor import Position, binding, decode_cursor, encode_cursor, sort_values
+from .cursor import cursor_key as default_cursor_key
+from .errors import CursorError, QueryError, RequestError
 from .limits import DEFAULT_LIMITS, Limits
 from .parse import FILTER_STYLES, SORT_STYLES, parse_filter, parse_sort
 from .records import dump
 from .sources import Source, is_async_source, page_coroutine
+from .values import clock
 
 __all__ = [
     "MAX_OFFSET",
@@ -38,6 +43,7 @@ MAX_PAGE_SIZE = 1000
 MAX_OFFSET = 2**62
 
 T = TypeVar("T")
+R = TypeVar("R")
 _INTEGER = re.compile(r"\s*\+?[0-9]+\s*\Z")
 
 
@@ -69,6 +75,9 @@ class PageRequest(BaseModel):
     q: str | None = None
     ss: str = "simple"
     s: str | None = None
+    # The page after the one a previous response's `Page.next_cursor` came from (keyset
+    # pagination, docs/api.md "Cursors"); it comes with the same q, s and page_size.
+    cursor: str | None = None
 
     # `self` positional-only: a parameter named "self" (`?self=1`) is then an unknown
     # parameter like any other, not a TypeError.
@@ -98,7 +107,7 @@ class PageRequest(BaseModel):
     def _ss(cls, value: Any) -> str:
         return _style("ss", value, SORT_STYLES, "simple")
 
-    @field_validator("q", "s", mode="before")
+    @field_validator("q", "s", "cursor", mode="before")
     @classmethod
     def _text(cls, value: Any) -> str | None:
         if value is None:
@@ -107,9 +116,18 @@ class PageRequest(BaseModel):
             raise ValueError("must be a string")
         return value
 
+    @model_validator(mode="after")
+    def _cursor_or_page_number(self) -> PageRequest:
+        if self.cursor is not None and self.page_number > 1:
+            raise ValueError(
+                "cursor: a cursor says which page comes next; send it without page_number (or with page_number=1)"
+            )
+        return self
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> PageRequest:
-        """From URL query parameters; unknown parameters are an error, blank ones mean default."""
+        """From URL query parameters; unknown parameters are an error, blank ones mean default
+        (a blank `cursor`: no cursor)."""
         data = {
             k: (None if isinstance(v, str) and not v.strip() and k not in ("q", "s") else v) for k, v in params.items()
         }
@@ -132,21 +150,29 @@ def _request_error(exc: ValidationError) -> RequestError:
     first = exc.errors()[0]
     param = str(first["loc"][0]) if first.get("loc") else None
     if first.get("type") == "extra_forbidden":
-        message = f"unknown parameter '{param}'; the parameters are page_size, page_number, qs, q, ss, s"
+        message = f"unknown parameter '{param}'; the parameters are page_size, page_number, qs, q, ss, s, cursor"
     else:
         message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+        if param is None and message.startswith("cursor: "):
+            param, message = "cursor", message.removeprefix("cursor: ")
         if param and not message.startswith(param):
             message = f"{param}: {message}"
     return RequestError(message, param=param)
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of results: `total_count` counts every match, not just this page."""
+    """One page of results: `total_count` counts every match, not just this page.
+
+    `next_cursor`: the cursor of the next page (`PageRequest(cursor=...)`), None on the page
+    that holds the last match. It is not part of the JSON body (`to_json_dict`): the HTTP
+    layer sends it as a `Link: <...>; rel="next"` header.
+    """
 
     data: list[T]
     page_number: int
     page_size: int
     total_count: int
+    next_cursor: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The response body: items in their JSON (alias) shape; absent fields (and None
@@ -169,21 +195,45 @@ def effective_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
 
 @dataclass(frozen=True)
 class PreparedQuery:
-    """A request checked against a schema: what a source's `page` is called with."""
+    """A request checked against a schema: what a source's `page` is called with (`call`),
+    and what the response needs (`page_of`)."""
 
     where: Expr | None
     order: list[SortKey]
     offset: int
-    limit: int
+    limit: int  # one more than the page size: whether another page follows
+    page_number: int
+    page_size: int
+    after: tuple[Any, ...] | None  # a cursor's position: the page starts after it
+    now: dt.datetime | None  # the instant of `(now ...)`, for filters that hold one
+    cursor_key: bytes | None  # None: the model has no `id`, so no cursors
+
+    def call(self, page: Callable[..., R]) -> R:
+        """`page(where, order, offset, limit[, after][, now=])`: a source's `page`, or its
+        coroutine function. `after` and `now` go only to requests that have them, so sources
+        written before they were part of the protocol keep serving the rest."""
+        args: tuple[Any, ...] = (self.where, self.order, self.offset, self.limit)
+        if self.after is not None:
+            args += (self.after,)
+        return page(*args) if self.now is None else page(*args, now=self.now)
 
 
 def prepare_query(
-    request: PageRequest, schema: Schema, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+    request: PageRequest,
+    schema: Schema,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    scope: Expr | None = None,
+    now: dt.datetime | None = None,
+    cursor_key: bytes | None = None,
 ) -> PreparedQuery:
-    """Parse and check the request's filter and sort, and-ing `scope` outside the filter.
+    """Parse and check the request's filter and sort, and-ing `scope` outside the filter, and
+    read its cursor (signed with `cursor_key`: `crudql.cursor.cursor_key(source)`).
 
     `scope` is a trusted, already checked filter the server adds (a tenant's organization,
     say): it is and-ed with the client's filter and never comes from the client.
+    `now`: the instant `(now ...)` values stand for; by default the clock
+    (`crudql.values.clock`), read once per request, so the page and its count agree.
     """
     if not isinstance(request, PageRequest):
         raise RequestError("run_query needs a crudql.PageRequest")
@@ -191,25 +241,70 @@ def prepare_query(
     if scope is not None:
         where = scope if where is None else And((scope, where))
     keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
-    return PreparedQuery(where, effective_sort(keys, schema), request.offset, request.page_size)
+    order = effective_sort(keys, schema)
+    at = None if where is None or not _holds_now(where) else clock() if now is None else now
+    size = request.page_size
+    # Cursors need a total order, which the `id` tiebreak makes (a model without `id` has none).
+    key = (cursor_key or default_cursor_key(None)) if any(k.path == ("id",) for k in order) else None
+    if request.cursor is None:
+        return PreparedQuery(where, order, request.offset, size + 1, request.page_number, size, None, at, key)
+    if key is None:
+        raise CursorError("cursors need a model with an 'id' field (the sort's tiebreak)", param="cursor")
+    position = decode_cursor(request.cursor, key, binding(where, order, size), order)
+    return PreparedQuery(where, order, 0, size + 1, position.page_number + 1, size, position.values, at, key)
 
 
-def page_of(request: PageRequest, items: list[Any], total: int) -> Page[Any]:
-    """The response for a request from what its source returned."""
-    return _ANY_PAGE(data=items, page_number=request.page_number, page_size=request.page_size, total_count=total)
+def page_of(query: PreparedQuery, items: list[Any], total: int) -> Page[Any]:
+    """The response to a query from what its source returned (`limit` items at most)."""
+    size = query.page_size
+    next_cursor = None
+    if len(items) > size:
+        items = items[:size]
+        if query.cursor_key is not None:
+            last = Position(query.page_number, sort_values(items[-1], query.order))
+            next_cursor = encode_cursor(last, query.cursor_key, binding(query.where, query.order, size), query.order)
+    return _ANY_PAGE(
+        data=items, page_number=query.page_number, page_size=size, total_count=total, next_cursor=next_cursor
+    )
+
+
+# Whether a tree holds `now`, by tree (the key holds the tree: weighed as one).
+_NOW_TREES: WeightedLRU[Expr, bool] = WeightedLRU(4 << 20)
+
+
+def _holds_now(where: Expr) -> bool:
+    return _NOW_TREES.get_or_build(where, lambda: bool(now_values(where)), lambda _: tree_weight(where))
 
 
 def run_query(
-    request: PageRequest, source: Source, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+    request: PageRequest,
+    source: Source,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    scope: Expr | None = None,
+    now: dt.datetime | None = None,
 ) -> Page[Any]:
-    """Answer one request from a source: filter, sort, page, count (see `prepare_query`)."""
-    query = prepare_query(request, source.schema, limits=limits, scope=scope)
-    items, total = source.page(query.where, query.order, query.offset, query.limit)
-    return page_of(request, items, total)
+    """Answer one request from a source: filter, sort, page, count (see `prepare_query`).
+
+    With `request.cursor`, the page is the one after the cursor's position (no OFFSET); the
+    cursor must come from a page of the same filter (scope included), sort and page size,
+    signed with the source's key (`crudql.cursor`), or this raises `CursorError`.
+    `Page.next_cursor` leads to the next page, when there is one.
+    """
+    query = prepare_query(
+        request, source.schema, limits=limits, scope=scope, now=now, cursor_key=default_cursor_key(source)
+    )
+    items, total = query.call(source.page)
+    return page_of(query, items, total)
 
 
 async def run_query_async(
-    request: PageRequest, source: Any, *, limits: Limits = DEFAULT_LIMITS, scope: Expr | None = None
+    request: PageRequest,
+    source: Any,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    scope: Expr | None = None,
+    now: dt.datetime | None = None,
 ) -> Page[Any]:
     """`run_query` for an event loop: an async source (`crudql.sources.is_async_source`: an
     `AsyncSource`, a SQL source over an AsyncEngine, a Mongo source over an async collection)
@@ -219,12 +314,14 @@ async def run_query_async(
     run them on its event loop runs `prepare_query` in a worker thread instead, as the
     FastAPI route does.
     """
-    query = prepare_query(request, source.schema, limits=limits, scope=scope)
+    query = prepare_query(
+        request, source.schema, limits=limits, scope=scope, now=now, cursor_key=default_cursor_key(source)
+    )
     if is_async_source(source):
-        items, total = await page_coroutine(source)(query.where, query.order, query.offset, query.limit)
+        items, total = await query.call(page_coroutine(source))
     else:
-        items, total = await asyncio.to_thread(source.page, query.where, query.order, query.offset, query.limit)
-    return page_of(request, items, total)
+        items, total = await asyncio.to_thread(query.call, source.page)
+    return page_of(query, items, total)
 
 
 # pydantic caches parametrized generics weakly: without this reference `Page[Any]` is rebuilt

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from .ast import Expr, SortKey
-from .backends.python import compile_scan, sort_records
+from .backends.python import compile_scan, records_after, sort_records
 from .check.schema import Schema
+from .cursor import check_cursor_key
 from .records import require_model, validated
 from .timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 
@@ -31,14 +33,35 @@ class Source(Protocol):
     """What `run_query` needs of a source.
 
     `page` receives a checked filter (or None for match-all) and the effective sort (the
-    `id` tiebreak already appended), and returns the page's items (model instances) and the
-    count of all matches. `offset` may lie past the end: the items are then [].
+    `id` tiebreak already appended), and returns up to `limit` items (model instances) from
+    `offset` on, and the count of all matches (the position plays no part in it). `offset`
+    may lie past the end: the items are then [].
+
+    `after` (a cursor's page): a position in `order`, one value per key (None for missing or
+    null; values as `crudql.cursor.sort_values` reads them off an item): the items are then
+    the ones after it, and `offset` counts from there (`run_query` passes 0). A source that
+    cannot page some sort this way raises `crudql.errors.CursorError`.
+
+    `now`: the instant `(now ...)` values of `where` stand for, the same for the page and the
+    count (None: the source reads the clock once).
+
+    Optionally, `cursor_key` (bytes or str, or None): the secret `run_query` signs this
+    source's cursors with (docs/api.md, "Cursors").
     """
 
     model: type[BaseModel]
     schema: Schema
 
-    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]: ...
+    def page(
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> tuple[list[Any], int]: ...
 
 
 @runtime_checkable
@@ -53,7 +76,14 @@ class AsyncSource(Protocol):
     schema: Schema
 
     async def page(
-        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None = None,
+        *,
+        now: datetime | None = None,
     ) -> tuple[list[Any], int]: ...
 
 
@@ -77,6 +107,7 @@ class InMemory:
 
     `timeout`: seconds a page may take (the scan checks the clock between chunks of records);
     None disables. `queryable`: the field policy mode (`crudql.Schema.from_model`).
+    `cursor_key`: the secret that signs this source's cursors (docs/api.md, "Cursors").
     """
 
     SCAN_CHUNK = 1024  # records between clock checks: a few milliseconds even for heavy filters
@@ -88,15 +119,27 @@ class InMemory:
         *,
         timeout: float | None = DEFAULT_TIMEOUT,
         queryable: str = "all",
+        cursor_key: bytes | str | None = None,
     ) -> None:
         self.model = require_model(model, "InMemory")
+        self.cursor_key = check_cursor_key(cursor_key)
         self.timeout = check_timeout(timeout)
         self.schema = Schema.from_model(self.model, queryable)
         self.items: list[BaseModel] = list(validated(self.model, items))
 
-    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+    def page(
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> tuple[list[Any], int]:
         # Items are model instances (validated on the way in): no per-record shape dispatch.
-        scan = compile_scan(where, "model")
+        # One scan function per request: every chunk sees the same `now`.
+        scan = compile_scan(where, "model", now=now)
         if self.timeout is None:
             matches = scan(self.items)
         else:
@@ -107,7 +150,9 @@ class InMemory:
                 matches += scan(items[start : start + chunk])
                 deadline.check()
         total = len(matches)
-        if offset >= total:
+        if after is not None:
+            matches = records_after(matches, order, after)
+        if offset >= len(matches):
             return [], total
         return sort_records(matches, order, offset + limit)[offset : offset + limit], total
 

@@ -10,9 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["UTC", "instant_text", "parse_datetime", "parse_instant_text", "rfc3339", "utc"]
+__all__ = ["UTC", "clock", "instant_text", "parse_datetime", "parse_instant_text", "rfc3339", "utc"]
 
 UTC = dt.timezone.utc
+
+
+def clock() -> dt.datetime:
+    """The current instant (aware UTC): what `now` stands for in a request.
+
+    `crudql.run_query` reads it once per request (pass `now=` to run_query to fix the instant,
+    as tests do); backends read it only when called without an instant.
+    """
+    return dt.datetime.now(UTC)
 
 
 def utc(value: dt.datetime) -> dt.datetime:

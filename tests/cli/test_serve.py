@@ -76,7 +76,7 @@ def test_serve_answers_the_reference_endpoint_over_http(tmp_path: Path) -> None:
 
         status, _, doc = _get(port, "/openapi.json")
         operation = doc["paths"]["/org/{orgId}/contact/query"]["get"]
-        assert [p["name"] for p in operation["parameters"]] == ["orgId", "page_size", "page_number", "qs", "q", "ss", "s"]
+        assert [p["name"] for p in operation["parameters"]] == ["orgId", "page_size", "page_number", "qs", "q", "ss", "s", "cursor"]
         assert _get(port, "/docs")[0] == 200 and "swagger" in _get(port, "/docs")[2].lower()
         status, _, page = _get(port, "/")
         assert status == 200 and "crudql playground" in page

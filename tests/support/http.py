@@ -29,10 +29,12 @@ class Wrapped:
         self.model, self.schema = inner.model, inner.schema
         self.calls = 0
 
-    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+    def page(
+        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int, *args: Any, **kwargs: Any
+    ) -> tuple[list[Any], int]:
         self.calls += 1
         self.before()
-        return self.inner.page(where, order, offset, limit)  # type: ignore[no-any-return]
+        return self.inner.page(where, order, offset, limit, *args, **kwargs)  # type: ignore[no-any-return]
 
 
 class Failing(Wrapped):
@@ -57,13 +59,15 @@ class Blocking(Wrapped):
         self.running = 0
         super().__init__(inner)
 
-    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+    def page(
+        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int, *args: Any, **kwargs: Any
+    ) -> tuple[list[Any], int]:
         with self.lock:
             self.running += 1
         try:
             if not self.release.wait(timeout=30):
                 raise TimeoutError("the test never released the slow query")
-            return super().page(where, order, offset, limit)
+            return super().page(where, order, offset, limit, *args, **kwargs)
         finally:
             with self.lock:
                 self.running -= 1
@@ -80,7 +84,7 @@ class AsyncWrapped:
         self.running = 0
 
     async def page(
-        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
+        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int, *args: Any, **kwargs: Any
     ) -> tuple[list[Any], int]:
         self.running += 1
         try:
@@ -93,7 +97,7 @@ class AsyncWrapped:
             raise
         finally:
             self.running -= 1
-        return self.inner.page(where, order, offset, limit)  # type: ignore[no-any-return]
+        return self.inner.page(where, order, offset, limit, *args, **kwargs)  # type: ignore[no-any-return]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

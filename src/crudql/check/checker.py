@@ -13,7 +13,7 @@ import json
 import uuid
 from decimal import Decimal
 
-from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey, Span
+from ..ast import And, Expr, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified, SortKey, Span
 from ..errors import NotAllowedError, QueryError, QueryTypeError, SortError
 from ..fieldtypes import ANY_TYPE, ORDERED_KINDS, TEXT_KINDS, FieldType, Kind
 from ..operators import Operator, lookup
@@ -181,6 +181,17 @@ def _coerce_arg(arg: Literal | ListValue, ftype: FieldType, op: Operator, f: Fie
 def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: bool) -> Literal:
     value = lit.value
     kind = ftype.kind
+    if isinstance(value, Now):
+        # A datetime resolved per request: only a datetime field compares with it (not an
+        # array of datetimes, not an untyped value, not a text operator).
+        assert f.type is not None
+        if f.type.kind is Kind.DATETIME and kind is Kind.DATETIME:
+            return lit
+        raise QueryTypeError.at(
+            f"{value} is a datetime: it compares only with datetime fields, "
+            f"not with '{f.dotted}' ({f.type.describe()})",
+            lit.span,
+        )
     if value is None:
         if allow_null:
             return lit

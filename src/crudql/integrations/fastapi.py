@@ -40,6 +40,7 @@ from pydantic import BaseModel, TypeAdapter
 from ..ast import Expr, Field, Literal, Predicate
 from ..check.checker import check_filter
 from ..check.schema import Schema
+from ..cursor import cursor_key
 from ..errors import QueryError, RequestError
 from ..fieldtypes import Kind
 from ..limits import DEFAULT_LIMITS, Limits
@@ -91,13 +92,18 @@ def add_query_route(
         try:
             page_request = request_from_query(request.query_params.multi_items())
             scoped = scope.filter(request.path_params) if scope is not None else None
-            body = await answer(page_request, scoped, request)
+            body, next_cursor = await answer(page_request, scoped, request)
         except ClientDisconnected:  # nobody is left to read an answer: not an error to log
             return Response(status_code=499)
         except Exception as exc:  # every failure is a response: the connection stays usable
             reply = error_reply(exc, name)
             return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
-        return Response(body, media_type="application/json")
+        headers = None
+        if next_cursor is not None:
+            # RFC 8288: the next page is this request with the cursor instead of a page number.
+            following = request.url.remove_query_params("page_number").include_query_params(cursor=next_cursor)
+            headers = {"Link": f'<{following}>; rel="next"'}
+        return Response(body, media_type="application/json", headers=headers)
 
     model = source.model
     app.add_api_route(
@@ -168,7 +174,8 @@ def add_health_route(app: FastAPI, source: Any = None, path: str = "/health", *,
 
 # ---------------------------------------------------------------------------- running a request
 
-Answer = Callable[[PageRequest, Expr | None, Request], Awaitable[bytes]]
+# The response body and the next page's cursor.
+Answer = Callable[[PageRequest, Expr | None, Request], Awaitable[tuple[bytes, str | None]]]
 
 
 def _answerer(source: Any, schema: Schema, limits: Limits) -> Answer:
@@ -176,22 +183,25 @@ def _answerer(source: Any, schema: Schema, limits: Limits) -> Answer:
 
     if not is_async_source(source):
 
-        def work(request: PageRequest, scope: Expr | None) -> bytes:
-            return serialize(run_query(request, source, limits=limits, scope=scope))
+        def work(request: PageRequest, scope: Expr | None) -> tuple[bytes, str | None]:
+            page = run_query(request, source, limits=limits, scope=scope)
+            return serialize(page), page.next_cursor
 
-        async def in_thread(request: PageRequest, scope: Expr | None, http: Request) -> bytes:
+        async def in_thread(request: PageRequest, scope: Expr | None, http: Request) -> tuple[bytes, str | None]:
             return await anyio.to_thread.run_sync(work, request, scope)
 
         return in_thread
 
-    async def awaited(request: PageRequest, scope: Expr | None, http: Request) -> bytes:
+    key = cursor_key(source)
+
+    async def awaited(request: PageRequest, scope: Expr | None, http: Request) -> tuple[bytes, str | None]:
         def prepare() -> Any:
-            return prepare_query(request, schema, limits=limits, scope=scope)
+            return prepare_query(request, schema, limits=limits, scope=scope, cursor_key=key)
 
         query = await anyio.to_thread.run_sync(prepare)
-        pending = page_coroutine(source)(query.where, query.order, query.offset, query.limit)
-        items, total = await _unless_disconnected(http, pending)
-        return await anyio.to_thread.run_sync(serialize, page_of(request, items, total))
+        items, total = await _unless_disconnected(http, query.call(page_coroutine(source)))
+        page = page_of(query, items, total)
+        return await anyio.to_thread.run_sync(serialize, page), page.next_cursor
 
     return awaited
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, create_model
 
+from ..cursor import MAX_CURSOR_LENGTH
 from ..limits import Limits
 from ..parse import FILTER_STYLES, SORT_STYLES
 from ..request import MAX_PAGE_SIZE
@@ -61,6 +62,13 @@ QUERY_PARAMETERS: tuple[QueryParameter, ...] = (
         {"type": "string"},
         "Sort expression in the format specified by ss param; `id` ascending is the last key when absent",
         text=True,
+    ),
+    QueryParameter(
+        "cursor",
+        {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+        'The page after a previous response\'s last item: the cursor of its `Link: <...>; rel="next"` '
+        "header (that link is the whole next request). Sent with the same q, s and page_size, "
+        "without page_number",
     ),
 )
 
@@ -111,7 +119,17 @@ def query_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
         }
     }
     return {
-        200: {"model": page_model(model), "description": f"Paginated list of {model.__name__} records"},
+        200: {
+            "model": page_model(model),
+            "description": f"Paginated list of {model.__name__} records",
+            "headers": {
+                "Link": {
+                    "description": 'The next page, when there is one: `<url>; rel="next"` (RFC 8288), the '
+                    "same request with a `cursor` in place of `page_number`",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
         400: _json_string(
             "Bad request error: what is wrong and where (line, column and a caret excerpt for query text)"
         ),

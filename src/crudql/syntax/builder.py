@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, Span
+from ..ast import And, Expr, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified, Span
 from ..errors import ArityError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
 from ..operators import ArgKind, Form, Operator, lookup, suggest_operator
 
@@ -48,6 +48,8 @@ def describe(raw: object) -> str:
     if isinstance(raw, Literal):
         if raw.value is None:
             return "null"
+        if isinstance(raw.value, Now):
+            return str(raw.value)
         return f"the {raw.tag} {json.dumps(raw.value) if isinstance(raw.value, str) else raw.value!r}"
     if isinstance(raw, ListValue):
         return "a list"

@@ -22,6 +22,7 @@ from ..limits import Limits
 from ..operators import ArgKind, Form, Operator, lookup
 from . import jsondoc
 from .builder import SURROGATE, Symbol, build_op, check_arity, parse_field_path, span_of, unknown_operator
+from .now import is_now, now_literal
 
 __all__ = ["parse_json_filter"]
 
@@ -112,6 +113,12 @@ def _text(value: Any) -> str:
 
 def _operator(name: Any) -> Operator:
     op = lookup(name) if isinstance(name, str) else None
+    if op is None and is_now(name):
+        raise QuerySyntaxError.at(
+            "'now' is a value, not a filter: compare a datetime field with it, "
+            'like ["<", "creation_time", {"now": "-7d"}]',
+            span_of(name),
+        )
     if op is None:
         raise unknown_operator(str(name), span_of(name))
     return op
@@ -151,6 +158,9 @@ def _arg(node: Any, kind: ArgKind, depth: int, limits: Limits) -> Any:
             raise LimitError.at(f"list has more than {limits.max_list:,} items", span)
         return ListValue(tuple([_literal(item) for item in node]), span)
     if jsondoc.is_object(node):
+        now = _now(node)
+        if now is not None and kind is ArgKind.VALUE:
+            return now
         raise QuerySyntaxError.at("an object is only valid as a filter node", span_of(node))
     if kind is ArgKind.FIELD and t is jsondoc.PositionedStr:
         return Symbol(str(node), node.span)
@@ -166,6 +176,10 @@ def _literal(node: Any) -> Literal:
     if t is int or t is bool or node is None:
         return Literal(node)
     span = span_of(node)
+    if jsondoc.is_object(node):
+        now = _now(node)
+        if now is not None:
+            return now
     if t in jsondoc.LIST_TYPES or jsondoc.is_object(node):
         raise QuerySyntaxError.at("a list holds only literals (strings, numbers, true, false, null)", span)
     value = jsondoc.plain(node)
@@ -176,3 +190,16 @@ def _literal(node: Any) -> Literal:
     if not isinstance(value, _SCALAR_TYPES):
         raise QuerySyntaxError.at(f"not a JSON literal: {value!r}", span)
     return Literal(value, span)
+
+
+def _now(node: Any) -> Literal | None:
+    """`{"now": null}` / `{"now": "-7d"}` in a value's place (`crudql.syntax.now`), else None."""
+    pairs = list(node.items()) if isinstance(node, dict) else list(node)
+    if len(pairs) != 1 or not is_now(pairs[0][0]):
+        return None
+    offset = pairs[0][1]
+    if offset is None or (isinstance(offset, jsondoc.Constant) and offset.value is None):
+        return now_literal([], span_of(node))
+    if jsondoc.is_object(offset) or isinstance(offset, jsondoc.LIST_TYPES):
+        raise QueryTypeError.at("the offset of 'now' is a string like \"-7d\"", span_of(offset) or span_of(node))
+    return now_literal([Literal(jsondoc.plain(offset), span_of(offset))], span_of(node))

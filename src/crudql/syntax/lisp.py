@@ -26,6 +26,7 @@ from ..errors import LimitError, QueryError, QuerySyntaxError, QueryTypeError, U
 from ..limits import Limits
 from ..operators import ArgKind, lookup
 from .builder import SURROGATE, Symbol, build, describe, span_of
+from .now import is_now, now_literal
 
 __all__ = ["lex_lisp", "parse_lisp"]
 
@@ -43,6 +44,8 @@ _LISP_TOKEN = re.compile(
 )
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:(\.[0-9]+)?([eE][+-]?[0-9]+)?)\Z")
 _LOOKS_NUMERIC = re.compile(r"[+-]?\.?[0-9]")
+# A `(now ...)` value ahead: a '(' before it opens a list of values, not a form.
+_NOW_AHEAD = re.compile(r"\((?:\s|;[^\n]*(?:\n|\Z))*now(?=[\s()\[\]\";]|\Z)", re.IGNORECASE)
 _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
 _STRING_DECODER = json.JSONDecoder(strict=False)
 _MATCHING = {")": "(", "]": "["}
@@ -119,7 +122,7 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     tokens: list[_Tok] = []
     append = tokens.append
     # Open brackets: [char, start, literal items or None for a form, index of the form's HEAD
-    # token, whether a form is nested in it].
+    # token, whether a form is nested in it, the name's span for a `(now ...)` value or None].
     stack: list[list[Any]] = []
     items: list[Literal] | None = None  # the literals of the innermost open list
     max_depth = limits.max_depth
@@ -129,7 +132,11 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             continue
         start = m.start()
         if kind == "lpar" or kind == "lsqb":
-            if items is not None:
+            word = m.group("head")
+            now_form = kind == "lpar" and is_now(word)
+            if items is not None and (not now_form or stack[-1][5] is not None):
+                if stack[-1][5] is not None:
+                    raise QuerySyntaxError('(now) takes an offset string like "-7d", found a bracket', position=start)
                 raise QuerySyntaxError(
                     "a list holds only literals (strings, numbers, true, false, null), found a nested bracket",
                     position=start,
@@ -138,25 +145,30 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
                 raise LimitError(f"nesting is deeper than the limit of {max_depth} levels", position=start)
             if kind == "lsqb":
                 items = []
-                stack.append(["[", start, items, 0, False])
+                stack.append(["[", start, items, 0, False, None])
                 continue
-            word = m.group("head")
+            if now_form:
+                # A value, not an operator: its arguments are collected like a list's items.
+                end = m.end()
+                items = []
+                stack.append(["(", start, items, 0, False, Span(end - len(word), end)])
+                continue
             if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
                 if stack:
                     stack[-1][4] = True
-                stack.append(["(", start, None, len(tokens), False])
+                stack.append(["(", start, None, len(tokens), False, None])
                 end = m.end()
                 append(_Tok("HEAD", (word, Span(end - len(word), end)), start, end))
                 continue
             after = m.end()
-            if word is None and after < len(text) and text[after] in "([":
+            if word is None and after < len(text) and text[after] in "([" and not _NOW_AHEAD.match(text, after):
                 # A form without an operator: the parser rejects the token, after the depth
                 # limit has had its say (100,000 '(' is a limit error, not a syntax error).
-                stack.append(["(", start, None, len(tokens), True])
+                stack.append(["(", start, None, len(tokens), True, None])
                 append(_Tok("LPAR", "(", start, start + 1))
                 continue
             items = []
-            stack.append(["(", start, items, 0, False])
+            stack.append(["(", start, items, 0, False, None])
             if word is not None:  # the list's first literal
                 end = m.end()
                 _list_item(items, _atom(word, end - len(word), end), limits)
@@ -165,9 +177,17 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             char = m.group()
             if not stack:
                 raise QuerySyntaxError(f"unmatched '{char}'", position=start)
-            opener, open_at, open_items, head_index, nested = stack.pop()
+            opener, open_at, open_items, head_index, nested, now_name = stack.pop()
             if opener != _MATCHING[char]:
                 raise QuerySyntaxError(f"'{char}' does not match the '{opener}' at offset {open_at}", position=start)
+            if now_name is not None:
+                literal = now_literal(open_items, Span(open_at, start + 1))
+                items = stack[-1][2] if stack else None
+                if items is not None:
+                    _list_item(items, _Tok("LITERAL", literal.value, open_at, start + 1), limits)
+                else:
+                    append(_Tok("LITERAL", literal.value, open_at, start + 1))
+                continue
             if open_items is not None:
                 append(_Tok("LIST", ListValue(tuple(open_items), Span(open_at, start + 1)), open_at, start + 1))
             elif nested:
@@ -186,6 +206,12 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
         else:  # a '"' with no closing quote
             raise QuerySyntaxError("unterminated string: missing closing '\"'", position=start)
         if items is not None:
+            if stack[-1][5] is not None and token.type == "SYMBOL":
+                raise QuerySyntaxError(
+                    f"(now) takes an offset string like \"-7d\", found the bare word '{token.value}'",
+                    position=token.start_pos,
+                    length=token.end_pos - token.start_pos,
+                )
             _list_item(items, token, limits)
             continue
         append(token)

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from ..ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified, Scalar, SortKey
+from ..ast import And, Expr, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified, Scalar, SortKey
 from ..values import rfc3339
 
 __all__ = ["format_literal", "sort_to_json", "sort_to_simple", "to_json", "to_json_value", "to_lisp"]
@@ -21,6 +21,8 @@ _BARE_FIELD = re.compile(r"[A-Za-z_$][^\s()\[\]\";]*\Z")
 
 
 def _scalar_json(value: Scalar) -> Any:
+    if isinstance(value, Now):
+        return {"now": value.text}  # an object: in the array form, an array is a list of values
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime):
@@ -42,6 +44,8 @@ def format_literal(value: Scalar) -> str:
         return repr(value)
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, Now):
+        return str(value)  # (now) or (now "-7d")
     return json.dumps(_scalar_json(value), ensure_ascii=False)
 
 

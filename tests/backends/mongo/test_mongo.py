@@ -733,3 +733,19 @@ def test_a_default_collation_is_overridden_with_simple_collation() -> None:
     # Engines without collations (mongomock, montydb) are asked once and get no option.
     plain = _fixture_source("mongomock", "date")
     assert matching(plain, check('(= name "ann")')) == ["b7"] and plain.simple_collation is False
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("sort", ["creation_time", "-creation_time", "-name", "id", "-id"])
+def test_walk_by_cursor(engine: str, sort: str) -> None:
+    """Keyset pages (one key and the id tiebreak: montydb mis-sorts three keys)."""
+    source = MongoSource.from_records(new_collection(engine), RECORDS, model=Contact)
+    memory = crudql.sources.InMemory(RECORDS, model=Contact)
+    ids, cursor = [], None
+    while True:
+        page = crudql.run_query(crudql.PageRequest(page_size=2, s=sort, cursor=cursor), source)
+        ids += [c.id for c in page.data]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert ids == [c.id for c in crudql.run_query(crudql.PageRequest(page_size=100, s=sort), memory).data]

@@ -63,6 +63,41 @@ def crm(engine: sa.Engine) -> Any:
     return normalized(engine)
 
 
+@pytest.mark.parametrize(
+    "q, s",
+    [(None, "-creation_time"), ('(ilike name "%a%")', "name"), (None, "-info.cosellPartnerMetrics.accountCount"),
+     ('(any info.cosellPartnerMetrics.accounts (= type "Customer"))', "-info.partner"), (None, "info.enrichedContactInfo.creationTime")],
+)
+def test_cursor_pages_on_your_own_tables_are_the_offset_pages(crm: Any, q: str | None, s: str) -> None:
+    by_cursor, cursor = [], None
+    while True:
+        page = crudql.run_query(crudql.PageRequest(q=q, s=s, page_size=17, cursor=cursor), crm)
+        by_cursor.append(([c.id for c in page.data], page.page_number, page.total_count))
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    by_offset = []
+    for n in range(1, len(by_cursor) + 1):
+        page = crudql.run_query(crudql.PageRequest(q=q, s=s, page_size=17, page_number=n), crm)
+        by_offset.append(([c.id for c in page.data], page.page_number, page.total_count))
+    assert by_cursor == by_offset
+    assert len(by_cursor) > 1
+
+
+def test_now_on_naive_and_aware_datetime_columns(crm: Any) -> None:
+    """`creation_time` is a DATETIME without a zone (UTC wall time), `last_update_time` one with
+    a zone: `now` is bound per request in each column's form."""
+    held = round_trip(crm)
+    instants = sorted(c["creationTime"] for c in held if c.get("creationTime"))
+    at = dt.datetime.fromisoformat(instants[len(instants) // 2].replace("Z", "+00:00")) + dt.timedelta(days=3)
+    for q in ['(>= creation_time (now "-3d"))', '(< creation_time (now "-3d"))', '(<= last_update_time (now "-10d"))',
+              '(in creation_time ((now "-3d") "2024-01-31"))']:
+        got = crudql.run_query(crudql.PageRequest(q=q, page_size=1000), crm, now=at)
+        expected = crudql.run_query(crudql.PageRequest(q=q, page_size=1000), memory(held), now=at)
+        assert [c.id for c in got.data] == [c.id for c in expected.data], q
+    assert 0 < crudql.run_query(crudql.PageRequest(q='(>= creation_time (now "-3d"))'), crm, now=at).total_count < len(held)
+
+
 def test_to_many_filters_never_duplicate_rows_or_inflate_counts(crm: Any) -> None:
     held = round_trip(crm)
     many = [r for r in held if sum(1 for a in r.get("info", {}).get("cosellPartnerMetrics", {}).get("accounts", [])) > 1]

@@ -268,3 +268,26 @@ def test_tickets_loaded_or_reflected_answer_like_python(engine: sa.Engine, make_
         for s in TICKET_SORTS:
             request = PageRequest(q=q, s=s)
             assert [t.id for t in run_query(request, source).data] == [t.id for t in run_query(request, memory).data], (q, s)
+
+
+class Untyped(BaseModel):
+    id: str
+    value: Any = None
+
+
+def test_untyped_top_level_values_round_trip(make_source: Any) -> None:
+    """A JSON string in an untyped column: PostgreSQL's driver returns it decoded ('x', not
+    '"x"'), so it is not decoded again."""
+    records = [
+        {"id": "s", "value": "x"},
+        {"id": "e", "value": ""},
+        {"id": "j", "value": '{"a": 1}'},
+        {"id": "n", "value": 1.5},
+        {"id": "o", "value": {"k": "v"}},
+        {"id": "l", "value": ["a", 1]},
+        {"id": "b", "value": True},
+        {"id": "z"},
+    ]
+    source = make_source(records, model=Untyped)
+    got = {c.id: c.value for c in run_query(PageRequest(page_size=100), source).data}
+    assert got == {r["id"]: r.get("value") for r in records}

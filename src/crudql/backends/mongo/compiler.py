@@ -21,10 +21,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ...ast import And, Expr, Field, Not, Or, Predicate, Quantified, SortKey
+from ...ast import And, Expr, Field, Not, Now, Or, Predicate, Quantified, SortKey
 from ...fieldtypes import FieldType, Kind
 from ...patterns import parse_like
-from ...values import instant_text
+from ...values import clock, instant_text
 from ..base import Compiler, text_of, value_of, values_of
 from .documents import addressable, codec
 from .logic import Compiled, Filter, all_of, any_of, as_filter, negate
@@ -56,8 +56,11 @@ class FilterCompiler(Compiler[Any, Compiled, Compiled]):
     and per operator. Paths are relative to the current document; inside `any`/`all` the
     element is the current document (`$elemMatch`), so the same methods serve both."""
 
-    def __init__(self, instants: str = "date") -> None:
+    def __init__(self, instants: str = "date", *, now: dt.datetime | None = None) -> None:
         self.instants = codec(instants)
+        # The instant `(now ...)` values stand for. MongoDB queries are compiled per request,
+        # so `now` is resolved here, into the filter sent (default: the clock, when first needed).
+        self.now = now
 
     def compile(self, expr: Expr | None) -> Filter:
         return as_filter(True if expr is None else self.visit(expr, None))
@@ -123,6 +126,10 @@ class FilterCompiler(Compiler[Any, Compiled, Compiled]):
 
     def value(self, value: Any) -> tuple[Any, bool]:
         """A literal as stored (BSON), and whether it is exactly storable."""
+        if isinstance(value, Now):
+            if self.now is None:
+                self.now = clock()
+            value = value.at(self.now)
         if isinstance(value, dt.datetime):
             return self.instants.literal(value)
         if isinstance(value, dt.date):
@@ -324,9 +331,10 @@ def compile_sort(order: Sequence[SortKey]) -> list[tuple[str, int]]:
 # ---------------------------------------------------------------------------- public compile API
 
 
-def compile_filter(where: Expr | None, *, instants: str = "date") -> Filter:
-    """The MongoDB filter document for a checked filter (None: match all, `{}`)."""
-    return FilterCompiler(instants).compile(where)
+def compile_filter(where: Expr | None, *, instants: str = "date", now: dt.datetime | None = None) -> Filter:
+    """The MongoDB filter document for a checked filter (None: match all, `{}`); `(now ...)`
+    values are the instants they stand for at `now` (default: the clock)."""
+    return FilterCompiler(instants, now=now).compile(where)
 
 
 def explain(where: Expr | None, order: Sequence[SortKey] = (), *, instants: str = "date") -> dict[str, Any]:

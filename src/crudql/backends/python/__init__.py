@@ -2,6 +2,14 @@
 instances or JSON dicts (`crudql.sources.InMemory` runs on it)."""
 
 from .filter import FilterGenerator, compile_filter, compile_scan, source_of
-from .sort import compile_sort_key, sort_records
+from .sort import compile_sort_key, records_after, sort_records
 
-__all__ = ["FilterGenerator", "compile_filter", "compile_scan", "compile_sort_key", "sort_records", "source_of"]
+__all__ = [
+    "FilterGenerator",
+    "compile_filter",
+    "compile_scan",
+    "compile_sort_key",
+    "records_after",
+    "sort_records",
+    "source_of",
+]

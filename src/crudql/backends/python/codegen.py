@@ -4,6 +4,11 @@ Records are model instances (attributes by Python name) or JSON dicts in alias s
 filter or a sort key compiles once into a Python function (generated source, `compile()`d),
 so evaluating it costs about what the same code written by hand costs.
 
+`now`: a filter with `(now ...)` values compiles to a factory, `_bind(_now)`, which resolves
+each of them once (`_n0 = _resolve(_c0, _now)`) and returns the predicate, a closure over the
+resolved instants. The factory is what is cached; binding it per request costs a function call,
+so the generated code is reused however the instant changes.
+
 Safety: no client text ever enters the source. Literal values, dict keys and JSON names are
 bound through the function's namespace as constants (`_c0`, `_c1`, ...); the only names
 written into the source are our own temporaries and model attribute names, which come from the
@@ -46,6 +51,7 @@ class Codegen:
             "_same": values.same,
             "_order_any": values.order_any,
             "_typed_rank": values.typed_rank,
+            "_resolve": values.resolve_now,
             "_dict": dict,
             "_list": list,
             "__builtins__": {
@@ -58,11 +64,17 @@ class Codegen:
             },
         }
         self.functions: list[str] = []
+        self.late: list[str] = []  # assignments of the values `now` resolves to, per binding
         self._ids = count()
 
     def const(self, value: Any) -> str:
         name = f"_c{next(self._ids)}"
         self.namespace[name] = value
+        if values.holds_now(value):
+            # Not a constant: a name the factory binds per request (see the module's docstring).
+            late = f"_n{next(self._ids)}"
+            self.late.append(f"{late} = _resolve({name}, _now)")
+            return late
         return name
 
     def temp(self) -> str:
@@ -73,13 +85,27 @@ class Codegen:
         self.functions.append(f"def {name}({var}):\n    return {body}\n")
         return name
 
-    def source(self) -> str:
-        return "\n".join(self.functions)
+    def source(self, name: str = "") -> str:
+        """The generated source; with values that `now` resolves, the factory returning `name`."""
+        if not self.late:
+            return "\n".join(self.functions)
+        body = [*self.late, *(line for f in self.functions for line in f.rstrip("\n").split("\n")), f"return {name}"]
+        return "def _bind(_now):\n" + "".join(f"    {line}\n" for line in body)
 
     def load(self, name: str) -> Callable[..., Any]:
         """Compile the functions written so far and return the one named `name`."""
         exec(compile(self.source(), "<crudql filter>", "exec"), self.namespace)
         return self.namespace[name]  # type: ignore[no-any-return]
+
+    def load_bound(self, name: str) -> Callable[[Any], Callable[..., Any]]:
+        """A factory: the instant a request runs at -> the function named `name`, with the
+        values of `now` resolved. Without `now` values the function is compiled once and the
+        factory returns it whatever the instant."""
+        if not self.late:
+            function = self.load(name)
+            return lambda now: function
+        exec(compile(self.source(name), "<crudql filter>", "exec"), self.namespace)
+        return self.namespace["_bind"]  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- field access
 

@@ -9,22 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ...ast import And, Expr, Field, Not, Or, Predicate, Quantified
 from ...cache import WeightedLRU, tree_weight
 from ...fieldtypes import Kind
 from ...patterns import escape_like, like_matcher
+from ...values import clock
 from ..base import Compiler, text_of, value_of, values_of
 from .codegen import DICT, MODEL, SHAPES, Codegen
 
 __all__ = ["compile_filter", "compile_scan", "source_of"]
 
+RecordTest = Callable[[Any], bool]
+Scan = Callable[[Iterable[Any]], list[Any]]
+
 # Generated functions, by (tree, record shape): checked trees carry each field's type, JSON path
-# and how each segment is reached, so one model's code never serves another.
-# Generated code holds about twice the tree's weight (measured).
-_PREDICATES: WeightedLRU[tuple[Expr, str], Callable[[Any], bool]] = WeightedLRU(8 << 20)
-_SCANS: WeightedLRU[tuple[Expr, str], Callable[[Iterable[Any]], list[Any]]] = WeightedLRU(16 << 20)
+# and how each segment is reached, so one model's code never serves another. What is cached is
+# a factory (the instant `now` stands for -> the function; `Codegen.load_bound`), so filters
+# with `now` compile once too. Generated code holds about twice the tree's weight (measured).
+_PREDICATES: WeightedLRU[tuple[Expr, str], Callable[[datetime], RecordTest]] = WeightedLRU(8 << 20)
+_SCANS: WeightedLRU[tuple[Expr, str], Callable[[datetime], Scan]] = WeightedLRU(16 << 20)
 _HOIST_EVERY = 12  # nesting levels per generated function: stays far below Python's parser limit
 
 
@@ -40,16 +46,17 @@ class _At:
 class FilterGenerator(Codegen, Compiler[_At, str, str]):
     """Builds the source of one predicate (plus helper functions for `any`/`all` bodies)."""
 
-    def build(self, expr: Expr) -> Callable[[Any], bool]:
+    def build(self, expr: Expr) -> Callable[[datetime], RecordTest]:
+        """The predicate's factory (`Codegen.load_bound`)."""
         main = self.function("r", self.visit(expr, _At("r")))
-        return self.load(main)
+        return self.load_bound(main)
 
-    def build_scan(self, expr: Expr) -> Callable[[Iterable[Any]], list[Any]]:
-        """A function filtering a whole list, with the test inlined in a comprehension:
-        no Python call per record."""
+    def build_scan(self, expr: Expr) -> Callable[[datetime], Scan]:
+        """The factory of a function filtering a whole list, with the test inlined in a
+        comprehension: no Python call per record."""
         name = f"_f{next(self._ids)}"
         self.functions.append(f"def {name}(items):\n    return [r for r in items if {self.visit(expr, _At('r'))}]\n")
-        return self.load(name)
+        return self.load_bound(name)
 
     # -------------------------------------------------------------- node kinds
 
@@ -247,48 +254,55 @@ class FilterGenerator(Codegen, Compiler[_At, str, str]):
 # ------------------------------------------------------------------ public API
 
 
-def compile_filter(expr: Expr | None, shape: str = "auto") -> Callable[[Any], bool]:
+def compile_filter(expr: Expr | None, shape: str = "auto", *, now: datetime | None = None) -> RecordTest:
     """A predicate for a checked filter (None matches everything).
 
     `shape` is "model" (model instances), "dict" (JSON dicts in alias shape) or "auto"
-    (either, decided per record). Compiled functions are cached by tree.
+    (either, decided per record). `now`: the instant `(now ...)` values stand for (default:
+    the clock, read once, now). Compiled functions are cached by tree, whatever the instant.
     """
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {SHAPES}")
     if expr is None:
         return _always
-    return _compile(expr, shape)
+    return _compile(expr, shape)(clock() if now is None else now)
 
 
 def _always(record: Any) -> bool:
     return True
 
 
-def _compile(expr: Expr, shape: str) -> Callable[[Any], bool]:
+def _compile(expr: Expr, shape: str) -> Callable[[datetime], RecordTest]:
     return _PREDICATES.get_or_build((expr, shape), lambda: _build(expr, shape), lambda _: 2 * tree_weight(expr))
 
 
-def _build(expr: Expr, shape: str) -> Callable[[Any], bool]:
+def _build(expr: Expr, shape: str) -> Callable[[datetime], RecordTest]:
     if shape == "auto":
         on_model, on_dict = _compile(expr, MODEL), _compile(expr, DICT)
 
-        def predicate(record: Any) -> bool:
-            return on_dict(record) if record.__class__ is dict else on_model(record)
+        def bind(now: datetime) -> RecordTest:
+            model_test, dict_test = on_model(now), on_dict(now)
 
-        return predicate
+            def predicate(record: Any) -> bool:
+                return dict_test(record) if record.__class__ is dict else model_test(record)
+
+            return predicate
+
+        return bind
     return FilterGenerator(shape).build(expr)
 
 
-def compile_scan(expr: Expr | None, shape: str = MODEL) -> Callable[[Iterable[Any]], list[Any]]:
-    """A function returning the records of an iterable that match (shape "model" or "dict")."""
+def compile_scan(expr: Expr | None, shape: str = MODEL, *, now: datetime | None = None) -> Scan:
+    """A function returning the records of an iterable that match (shape "model" or "dict");
+    `now` as for `compile_filter`."""
     if shape not in (MODEL, DICT):
         raise ValueError("compile_scan needs shape 'model' or 'dict'")
     if expr is None:
         return list
-    return _compile_scan(expr, shape)
+    return _compile_scan(expr, shape)(clock() if now is None else now)
 
 
-def _compile_scan(expr: Expr, shape: str) -> Callable[[Iterable[Any]], list[Any]]:
+def _compile_scan(expr: Expr, shape: str) -> Callable[[datetime], Scan]:
     return _SCANS.get_or_build(
         (expr, shape), lambda: FilterGenerator(shape).build_scan(expr), lambda _: 2 * tree_weight(expr)
     )
@@ -299,5 +313,5 @@ def source_of(expr: Expr | None, shape: str = MODEL) -> str:
     if expr is None:
         return "def _f(r):\n    return True\n"
     gen = FilterGenerator(shape)
-    gen.function("r", gen.visit(expr, _At("r")))
-    return gen.source()
+    main = gen.function("r", gen.visit(expr, _At("r")))
+    return gen.source(main)

@@ -13,9 +13,11 @@ from typing import Any
 
 from ...ast import Field, SortKey
 from ...cache import WeightedLRU
+from ...fieldtypes import Kind
 from .codegen import DICT, MODEL, Codegen
+from .values import enum_value, typed_rank
 
-__all__ = ["compile_sort_key", "sort_records"]
+__all__ = ["compile_sort_key", "records_after", "sort_records"]
 
 
 def compile_sort_key(key: SortKey, shape: str = MODEL) -> Callable[[Any], Any]:
@@ -103,3 +105,49 @@ def _candidates(items: list[Any], descending: bool, rank: Callable[[Any], Any], 
 
 def _first(pair: tuple[Any, Any]) -> Any:
     return pair[0]
+
+
+def records_after(records: Iterable[Any], order: Sequence[SortKey], position: Sequence[Any]) -> list[Any]:
+    """The records after `position` in the sort `order` (a keyset page's candidates).
+
+    `position` holds one value per key, as `crudql.cursor.sort_values` reads them (None for
+    missing or null). A record is after it when, at the first key where the two differ, the
+    record's value is greater (ascending) or smaller (descending), missing and null lowest.
+    """
+    items = list(records)
+    if not items:
+        return items
+    shape = _shape_of(items)
+    fields = tuple(_sort_field(k) for k in order)
+    target = tuple(_rank_value(f, v) for f, v in zip(fields, position))
+    if len({k.descending for k in order}) == 1:
+        # One direction: compare the generated composite ranks (present?, value, ...) at once.
+        flat = tuple(x for v in target for x in (v is not None, v))
+        rank = _compile_ranks(fields, shape, True)
+        if order[0].descending:
+            return [r for r in items if rank(r) < flat]
+        return [r for r in items if rank(r) > flat]
+    getters = [(_compile_ranks((f,), shape, False), k.descending, t) for f, k, t in zip(fields, order, target)]
+    return [r for r in items if _after(r, getters)]
+
+
+def _rank_value(f: Field, value: Any) -> Any:
+    """A position's value as the rank functions give record values (untyped: by type first)."""
+    if value is None:
+        return None
+    if f.type is None or f.type.kind is Kind.ANY:
+        return typed_rank(value)
+    return enum_value(value)
+
+
+def _after(record: Any, getters: list[tuple[Callable[[Any], Any], bool, Any]]) -> bool:
+    for get, descending, target in getters:
+        value = get(record)
+        if value == target:
+            continue
+        if value is None:
+            return descending  # missing is lowest: after the position only when descending
+        if target is None:
+            return not descending
+        return bool(value < target) if descending else bool(value > target)
+    return False  # the position's own record

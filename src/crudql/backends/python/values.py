@@ -14,9 +14,10 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from ...ast import Now
 from ...values import UTC, parse_datetime
 
-__all__ = ["date", "enum_value", "instant", "order_any", "same", "typed_rank"]
+__all__ = ["date", "enum_value", "holds_now", "instant", "order_any", "resolve_now", "same", "typed_rank"]
 
 
 @lru_cache(maxsize=65536)
@@ -130,3 +131,21 @@ def typed_rank(value: Any) -> tuple[int, Any] | None:
     value = enum_value(value)
     rank = _TYPE_RANK.get(_family(value) or "")
     return (rank, value) if rank is not None else (9, 0)
+
+
+def holds_now(value: Any) -> bool:
+    """Whether a constant of generated code is, or holds, a `now` value resolved per request."""
+    if value.__class__ is Now:
+        return True
+    return value.__class__ in (tuple, frozenset) and any(v.__class__ is Now for v in value)
+
+
+def resolve_now(value: Any, now: dt.datetime) -> Any:
+    """The constant with its `now` values resolved to instants (`now` is the request's)."""
+    if value.__class__ is Now:
+        return value.at(now)
+    if value.__class__ is tuple:
+        return tuple(resolve_now(v, now) for v in value)
+    if value.__class__ is frozenset:
+        return frozenset(resolve_now(v, now) for v in value)
+    return value

@@ -9,6 +9,7 @@ literals by `schema_text` so that expression indexes can match.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from ...ast import And, Expr, ListValue, Literal, Not, Or, Predicate, Quantified, SortKey
+from ...ast import And, Expr, ListValue, Literal, Not, Now, Or, Predicate, Quantified, SortKey
 from ...errors import QueryError
 from ...fieldtypes import Kind
 from ...patterns import LikePattern, escape_like, parse_like
+from ...values import clock
 from ..base import Compiler
 from ..merge import merge_alternatives
 from .casefold import fold_text
@@ -30,8 +32,10 @@ from .fields import FieldAccess, Scope
 from .likes import pattern_literals
 from .logic import AllOf, AnyOf, Const, Leaf, Negated, Test
 from .mapping import Node, build_mapping
+from .params import now_param
 from .refs import FAMILY_KIND, Ref, family
 from .scope import Bound, bind_node
+from .storage import InstantText
 
 __all__ = ["FilterCompiler", "compile_filter", "compile_order"]
 
@@ -72,9 +76,12 @@ class FilterCompiler(FieldAccess, Compiler[Scope, ColumnElement[bool], Test]):
     Fields are read through `FieldAccess` from `root`: the mapping bound to the statement's FROM.
     """
 
-    def __init__(self, dialect: SQLDialect, root: Bound | Node) -> None:
+    def __init__(self, dialect: SQLDialect, root: Bound | Node, *, resolve_now: dt.datetime | None = None) -> None:
         self.dialect = dialect
         self.root = root if isinstance(root, Bound) else bind_node(root, root.table, None, stable=True)
+        # None: `now` values become named parameters (statements cached across requests);
+        # an instant: they are bound as that instant (conditions for one use).
+        self.resolve_now = resolve_now
         self._memos: dict[tuple[Any, ...], Any] = {}
 
     @property
@@ -145,6 +152,22 @@ class FilterCompiler(FieldAccess, Compiler[Scope, ColumnElement[bool], Test]):
             condition = sa.and_(guard, condition)
         found = exists(each, condition)
         return found if scope.negate == every else sa.not_(found)
+
+    # -------------------------------------------------------------- values
+
+    def value(self, ref: Ref, literal: Any) -> ColumnElement[Any]:
+        """A literal bound in the form the field's stored values have. A `now` value is a
+        parameter named for it, filled when the statement runs (`crudql.backends.sql.params`),
+        or, with `resolve_now` set, the instant it stands for then."""
+        if not isinstance(literal, Now):
+            return super().value(ref, literal)
+        if self.resolve_now is not None:
+            return super().value(ref, literal.at(self.resolve_now))
+        if ref.column is None:
+            return now_param(literal, InstantText(), "json")  # datetimes in JSON: fixed-width text
+        column_type = ref.column.type
+        naive = isinstance(column_type, sa.DateTime) and not column_type.timezone
+        return now_param(literal, self.dialect.bind_type(ref, ref.kind), "naive" if naive else "column")
 
     # -------------------------------------------------------------- comparisons
 
@@ -224,6 +247,10 @@ class FilterCompiler(FieldAccess, Compiler[Scope, ColumnElement[bool], Test]):
             if not values:
                 return Const(False)
         column = self.scalar(ref)
+        if any(isinstance(v, Now) for v in values):
+            elements = [self.value(ref, v) for v in values]
+            test = column == elements[0] if len(elements) == 1 else column.in_(elements)
+            return Leaf(test, column.is_(None))
         if ref.column is None:
             bound = [self.dialect.json_literal(v, ref.kind) for v in values]
         else:
@@ -339,27 +366,41 @@ class FilterCompiler(FieldAccess, Compiler[Scope, ColumnElement[bool], Test]):
 
     def order_by(self, keys: Sequence[SortKey]) -> list[Any]:
         clauses = []
-        scope = Scope(bound=self.root)
         for key in keys:
-            f = key.resolved
-            if f is None:
-                f = self.root.node.schema.field(key.path)
-            ref = self.ref(f, scope)
+            ref = self.sort_ref(key)
 
             def build(ref: Ref = ref, descending: bool = key.descending) -> Any:
                 if ref.kind is Kind.ANY:
-                    return self._untyped_order(ref, descending)
+                    return [
+                        self.dialect.sort_nulls(t.desc() if descending else t.asc(), descending, True)
+                        for t in self.untyped_terms(ref)
+                    ]
                 value = self.ordered(ref)
                 return [self.dialect.sort_nulls(value.desc() if descending else value.asc(), descending, ref.nullable)]
 
-            clauses.extend(self._memo(("sort", f.path, key.descending), ref, build))
+            clauses.extend(self._memo(("sort", key.path, key.descending), ref, build))
         return clauses
 
-    def _untyped_order(self, ref: Ref, descending: bool) -> list[Any]:
-        """ORDER BY terms for an untyped value, in the Python backend's order of mixed JSON
-        types (`SQLDialect.untyped_order`)."""
-        terms = self.dialect.untyped_order(ref)
-        return [self.dialect.sort_nulls(t.desc() if descending else t.asc(), descending, True) for t in terms]
+    def sort_ref(self, key: SortKey) -> Ref:
+        """Where a sort key's value is (a table-level field)."""
+        f = key.resolved if key.resolved is not None else self.root.node.schema.field(key.path)
+        return self.ref(f, Scope(bound=self.root))
+
+    # Untyped values order as the Python backend's `typed_rank`: by JSON family first
+    # (numbers, strings, booleans, then objects and arrays, which tie), then within it.
+    FAMILY_RANKS = (("number", 1), ("string", 2), ("bool", 4))
+    OTHER_RANK = 9
+
+    def untyped_terms(self, ref: Ref) -> list[ColumnElement[Any]]:
+        """The ORDER BY terms of an untyped value: its family's rank (NULL when missing or
+        null, so it sorts lowest), then its value as a number, a string and a boolean (each
+        NULL outside its family). Not the engine's order of JSON values: PostgreSQL orders
+        `->>` text (so "12.5" < "7"), and SQLite reads booleans as 0 and 1."""
+        rank = sa.case(
+            *((self.scalar(ref, name).is_not(None), sa.literal(n)) for name, n in self.FAMILY_RANKS),
+            (self.present(ref).positive(), sa.literal(self.OTHER_RANK)),
+        )
+        return [rank, self.ordered(ref, "number"), self.ordered(ref, "string"), self.scalar(ref, "bool")]
 
 
 # How each text operator's argument becomes a LIKE pattern.
@@ -406,15 +447,18 @@ def _list(node: Predicate) -> list[Any]:
 # ---------------------------------------------------------------------------- for hand-built queries
 
 
-def compile_filter(expr: Expr | None, table: sa.Table, model: type[Any], dialect: Any) -> ColumnElement[bool]:
+def compile_filter(
+    expr: Expr | None, table: sa.Table, model: type[Any], dialect: Any, *, now: dt.datetime | None = None
+) -> ColumnElement[bool]:
     """A checked filter as a SQLAlchemy boolean over `table` (true() for None), to use in
-    statements of your own. `dialect`: a dialect name, an Engine or a `SQLDialect`.
+    statements of your own. `dialect`: a dialect name, an Engine or a `SQLDialect`. `now`:
+    the instant `(now ...)` values are bound as (default: the clock, now).
 
     On SQLite, connections that run it need `register_sqlite_functions` (SQL sources do that).
     """
     if expr is None:
         return sa.true()
-    return FilterCompiler(dialect_for(dialect), build_mapping(table, model)).compile(expr)
+    return FilterCompiler(dialect_for(dialect), build_mapping(table, model), resolve_now=now or clock()).compile(expr)
 
 
 def compile_order(keys: Sequence[SortKey], table: sa.Table, model: type[Any], dialect: Any) -> list[Any]:

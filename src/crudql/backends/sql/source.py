@@ -1,15 +1,18 @@
 """`crudql.sources.SQL`: a table of model records answering `run_query` pages.
 
 Each page is one `SELECT ... ORDER BY ... LIMIT/OFFSET` and, unless the page itself shows the
-total (a partial page), one `SELECT count(*)` without ORDER BY. Statements are built once per
-(checked filter, sort) and cached; the engine's compiled-statement cache then reuses the SQL
-text with new values. `statements()` is what `explain` and `crudql explain` show: the same
-statements a page runs.
+total (a partial page), one `SELECT count(*)` without ORDER BY. A cursor's page is
+`SELECT ... WHERE <filter> AND <after the position> ORDER BY ... LIMIT` (`keyset`), and the
+count. Statements are built once per (checked filter, sort) (and, for cursor pages, per shape
+of the position) and cached; the engine's compiled-statement cache then reuses the SQL text
+with new values: `now` and the position are parameters bound per request (`params`).
+`statements()` is what `explain` and `crudql explain` show: the same statements a page runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,17 +31,21 @@ except ImportError:  # pragma: no cover - without greenlet there are no async en
         """Stands for SQLAlchemy's AsyncEngine where its asyncio extension cannot load."""
 
 
-from ...ast import Expr, SortKey
+from ...ast import Expr, Now, SortKey
 from ...cache import CompiledCache, WeightedLRU, tree_weight
 from ...check.schema import Schema
+from ...cursor import check_cursor_key
 from ...errors import QueryError
-from ...fieldtypes import FieldType
+from ...fieldtypes import FieldType, Kind
 from ...records import require_model, validated
 from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
+from ...values import clock
 from .compiler import FilterCompiler
 from .dialects import dialect_for
+from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, position_values
 from .loading import Loader
 from .mapping import Json, Node, Scalar, build_mapping
+from .params import now_bindings, now_values
 from .storage import UnstorableValue, to_row
 from .tables import IndexSpec, create_indexes, default_table_name, model_indexes, table_for_model
 
@@ -48,12 +55,27 @@ LIMIT, OFFSET = "crudql_limit", "crudql_offset"
 
 
 @dataclass(frozen=True)
+class _PagePlan:
+    """One page's statements (a keyset page: segments of the order) and their parameters."""
+
+    stmts: Statements
+    statements: tuple[Any, ...]
+    params: dict[str, Any]
+    nows: dict[str, Any]
+    offset: int
+    limit: int
+    keyset: bool
+
+
+@dataclass(frozen=True)
 class Statements:
     """The statements of one (filter, sort): the page (bound `crudql_limit`, `crudql_offset`)
-    and the count."""
+    and the count; `nows` are the parameters `now` values of the filter became (bound per
+    request, `crudql.backends.sql.params`)."""
 
     page: sa.Select[Any]
     count: sa.Select[Any]
+    nows: tuple[tuple[str, Now, str], ...] = ()
 
 
 class SQLSource:
@@ -64,7 +86,8 @@ class SQLSource:
     `count="window"` adds count(*) OVER () to the page query instead of a separate count
     (measured slower: see docs/sql.md). `timeout`: seconds a page and its count may run before
     the engine cancels them (`crudql.QueryTimeoutError`); None disables. `queryable`: the
-    field policy mode of the schema (`crudql.Schema.from_model`).
+    field policy mode of the schema (`crudql.Schema.from_model`). `cursor_key`: the secret
+    that signs this source's cursors (docs/api.md, "Cursors").
     """
 
     STATEMENT_CACHE_BYTES = 16 << 20
@@ -81,9 +104,11 @@ class SQLSource:
         timeout: float | None = DEFAULT_TIMEOUT,
         queryable: str = "all",
         own_layout: bool = False,
+        cursor_key: bytes | str | None = None,
     ) -> None:
         self.model = require_model(model, "SQL")
         self.timeout = check_timeout(timeout)
+        self.cursor_key = check_cursor_key(cursor_key)
         if count not in ("separate", "window"):
             raise ValueError("count must be 'separate' or 'window'")
         self.bind = bind
@@ -111,13 +136,20 @@ class SQLSource:
         self._loader = None if self._raw else Loader(self.compiler.root)
         fields_ = [mf for mf in self.mapping.fields.values() if isinstance(mf, (Scalar, Json))]
         self._columns = [(mf.expr, mf.alias) for mf in fields_]
-        # JSON columns are decoded here, once, with json.loads (when the driver has not already).
-        self._json_positions = tuple(i for i, mf in enumerate(fields_) if isinstance(mf, Json))
+        # JSON columns are decoded here, once, with json.loads, unless the driver returns them
+        # decoded (then a str is a JSON string, not JSON text).
+        self._json_positions = (
+            () if self.dialect.json_decoded else tuple(i for i, mf in enumerate(fields_) if isinstance(mf, Json))
+        )
         # SQLAlchemy statements weigh about eight times the tree they come from (measured): hence
         # the factor in `statements`. Their compiled forms go to this source's own cache, bounded
         # by memory, rather than to the engine's, bounded by count only (500 entries of up to
         # half a megabyte each).
         self._statements: WeightedLRU[tuple[Any, ...], Statements] = WeightedLRU(self.STATEMENT_CACHE_BYTES)
+        self._keyset_terms: WeightedLRU[tuple[SortKey, ...], tuple[Term, ...]] = WeightedLRU(4 << 20)
+        self._after_cache: WeightedLRU[tuple[Any, ...], tuple[Statements, ...]] = WeightedLRU(
+            self.STATEMENT_CACHE_BYTES // 2
+        )
         self._compiled = CompiledCache(self.STATEMENT_CACHE_BYTES)
         self._options = {"compiled_cache": self._compiled}
 
@@ -184,7 +216,31 @@ class SQLSource:
             (where, tuple(order)), lambda: self._build(where, order), lambda _: 10 * tree_weight(where)
         )
 
-    def _build(self, where: Expr | None, order: Sequence[SortKey]) -> Statements:
+    def _after_statements(
+        self, where: Expr | None, order: Sequence[SortKey], position: Sequence[Any], offset: bool
+    ) -> tuple[tuple[sa.Select[Any], ...], dict[str, Any]]:
+        """The page statements of a keyset page: the rows after `position`, in consecutive
+        segments of the order (`keyset_segments`; one, with an OFFSET, when `offset`), cached
+        by the position's shape; and the position's parameters."""
+        key = tuple(order)
+        terms = self._keyset_terms.get_or_build(
+            key, lambda: keyset_terms(self.compiler, order), lambda terms: 4096 + 1024 * len(terms)
+        )
+        shape, params = position_values(terms, position)
+
+        def build() -> tuple[Statements, ...]:
+            if offset:
+                return (self._build(where, order, keyset_condition(terms, shape), True),)
+            return tuple(self._build(where, order, part, False) for part in keyset_segments(terms, shape))
+
+        statements = self._after_cache.get_or_build(
+            (where, key, shape, offset), build, lambda built: len(built) * (10 * tree_weight(where) + 512 * len(terms))
+        )
+        return tuple(s.page for s in statements), params
+
+    def _build(
+        self, where: Expr | None, order: Sequence[SortKey], after: Any = None, offset: bool = True
+    ) -> Statements:
         condition = self.compiler.compile(where) if where is not None else None
         # Raw column values (`SQLDialect.select_column`): SQLAlchemy's per-value result
         # processors (JSON, instants) cost more than the query on a small page; _record decodes
@@ -200,12 +256,12 @@ class SQLSource:
         if condition is not None:
             page = page.where(condition)
             count = count.where(condition)
-        page = (
-            page.order_by(*self.compiler.order_by(order))
-            .limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
-            .offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
-        )
-        return Statements(page, count)
+        if after is not None:
+            page = page.where(after)
+        page = page.order_by(*self.compiler.order_by(order)).limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
+        if offset:
+            page = page.offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
+        return Statements(page, count, now_bindings(condition))
 
     def explain(
         self,
@@ -215,9 +271,22 @@ class SQLSource:
         limit: int = 20,
         *,
         count: bool = False,
+        now: dt.datetime | None = None,
+        after: Sequence[Any] | None = None,
     ) -> list[str]:
-        """The engine's plan for the page (or count) query, as the dialect prints it."""
+        """The engine's plan for the page (or count) query, as the dialect prints it; with
+        `after`, for the page after that position (a cursor's page)."""
         stmts = self.statements(where, order)
+        params = {
+            LIMIT: limit,
+            OFFSET: offset,
+            **now_values(stmts.nows, clock() if now is None else now, self._stored_instant),
+        }
+        page = stmts.page
+        if after is not None:
+            pages, position = self._after_statements(where, order, after, offset > 0)
+            page = pages[0]  # the first segment: where the page starts
+            params.update(position)
         prefix = self.dialect.explain_prefix
         plan: list[str] = []
 
@@ -234,7 +303,7 @@ class SQLSource:
             sa.event.listen(conn, "before_cursor_execute", explain_instead, retval=True)
             sa.event.listen(conn, "after_cursor_execute", capture)
             try:
-                conn.execute(stmts.count if count else stmts.page, {LIMIT: limit, OFFSET: offset}).close()
+                conn.execute(stmts.count if count else page, params).close()
             finally:
                 sa.event.remove(conn, "before_cursor_execute", explain_instead)
                 sa.event.remove(conn, "after_cursor_execute", capture)
@@ -242,31 +311,84 @@ class SQLSource:
 
     # -------------------------------------------------------------- queries
 
-    def page(self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int) -> tuple[list[Any], int]:
+    def _stored_instant(self, form: str, instant: dt.datetime) -> Any:
+        """An instant `now` resolved to, as the values it is compared with are stored."""
+        if form == "json":
+            return self.dialect.json_literal(instant, Kind.DATETIME)
+        if form == "naive":  # a DATETIME column without a time zone holds UTC wall time
+            return instant.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return self.dialect.literal_value(instant, Kind.DATETIME)
+
+    def page(
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None = None,
+        *,
+        now: dt.datetime | None = None,
+    ) -> tuple[list[Any], int]:
+        """One page and the count of all matches (`crudql.sources.Source`). With `after` (a
+        position: one value per key of `order`), the rows after it, by a keyset condition
+        instead of an OFFSET (`crudql.backends.sql.keyset`)."""
         if self.is_async:
             raise TypeError("this source reads through an AsyncEngine: await crudql.run_query_async(request, source)")
-        stmts = self.statements(where, order)
+        plan = self._plan(where, order, offset, limit, after, now)
         with self._running() as conn:
-            return self._page_on(conn, stmts, offset, limit)
+            return self._page_on(conn, plan)
 
     async def page_async(
-        self, where: Expr | None, order: Sequence[SortKey], offset: int, limit: int
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None = None,
+        *,
+        now: dt.datetime | None = None,
     ) -> tuple[list[Any], int]:
         """`page` through an AsyncEngine (the same statements and timeout), or in a worker
         thread for a synchronous bind, so an event loop never waits on the database."""
         if not self.is_async:
-            return await asyncio.to_thread(self.page, where, order, offset, limit)
-        stmts = self.statements(where, order)
+            return await asyncio.to_thread(lambda: self.page(where, order, offset, limit, after, now=now))
+        plan = self._plan(where, order, offset, limit, after, now)
         async with self._reader.connect() as conn:
-            return await conn.run_sync(lambda sync: self._page_guarded(sync, stmts, offset, limit))  # type: ignore[no-any-return]
+            return await conn.run_sync(lambda sync: self._page_guarded(sync, plan))  # type: ignore[no-any-return]
 
-    def _page_guarded(self, conn: Connection, stmts: Statements, offset: int, limit: int) -> tuple[list[Any], int]:
+    def _plan(
+        self,
+        where: Expr | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        after: Sequence[Any] | None,
+        now: dt.datetime | None,
+    ) -> _PagePlan:
+        stmts = self.statements(where, order)
+        nows = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
+        if after is None:
+            return _PagePlan(stmts, (stmts.page,), {LIMIT: limit, OFFSET: offset, **nows}, nows, offset, limit, False)
+        statements, position = self._after_statements(where, order, after, offset > 0)
+        params = {LIMIT: limit, **nows, **position, **({OFFSET: offset} if offset > 0 else {})}
+        return _PagePlan(stmts, statements, params, nows, offset, limit, True)
+
+    def _page_guarded(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], int]:
         with self._guarded(conn) as guarded:
-            return self._page_on(guarded, stmts, offset, limit)
+            return self._page_on(guarded, plan)
 
-    def _page_on(self, conn: Connection, stmts: Statements, offset: int, limit: int) -> tuple[list[Any], int]:
-        rows = list(conn.execute(stmts.page, {LIMIT: limit, OFFSET: offset}, execution_options=self._options).all())
-        total = self._total(conn, stmts, rows, offset, limit)
+    def _page_on(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], int]:
+        rows: list[Any] = []
+        params = dict(plan.params)
+        for statement in plan.statements:  # segments of the order, until the page is full
+            params[LIMIT] = plan.limit - len(rows)
+            rows += conn.execute(statement, params, execution_options=self._options).all()
+            if len(rows) >= plan.limit:
+                break
+        if plan.keyset:
+            total = int(conn.execute(plan.stmts.count, plan.nows, execution_options=self._options).scalar_one())
+        else:
+            total = self._total(conn, plan.stmts, rows, plan.offset, plan.limit, plan.nows)
         if self._loader is None:
             return [self._record(row) for row in rows], total
         return [self.model.model_validate(r) for r in self._loader.records(conn, rows)], total
@@ -296,16 +418,20 @@ class SQLSource:
                 raise QueryError(f"the database rejected a value of the query: {exc.orig}", code="value") from None
             raise
 
-    def _total(self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int) -> int:
+    def _total(
+        self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int, params: dict[str, Any]
+    ) -> int:
         if (rows and len(rows) < limit) or (not rows and offset == 0):
             return offset + len(rows)  # the page shows the end of the matches
         if rows and self.count_mode == "window":
             return int(rows[0][-1])
-        return int(conn.execute(stmts.count, execution_options=self._options).scalar_one())
+        return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
 
-    def count(self, where: Expr | None = None) -> int:
+    def count(self, where: Expr | None = None, *, now: dt.datetime | None = None) -> int:
+        stmts = self.statements(where, ())
         with self._running() as conn:
-            return int(conn.execute(self.statements(where, ()).count, execution_options=self._options).scalar_one())
+            params = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
+            return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
 
     def _record(self, row: Sequence[Any]) -> Any:
         values = list(row)

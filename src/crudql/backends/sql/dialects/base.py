@@ -63,6 +63,9 @@ class SQLDialect:
     # Whether array membership compiles to JSON containment (`contains_all`) rather than a
     # subquery over the elements.
     json_containment: ClassVar[bool] = False
+    # Whether the driver returns JSON column values decoded (psycopg: JSONB as Python values),
+    # rather than as JSON text for `json.loads`.
+    json_decoded: ClassVar[bool] = False
     # Whether reads run without a transaction (saves BEGIN/ROLLBACK round trips per page).
     autocommit_reads: ClassVar[bool] = False
     # What precedes a statement to get its plan.
@@ -322,14 +325,6 @@ class SQLDialect:
             if getattr(ctype, "collation", None) == self.ordering_collation:
                 return expr  # no COLLATE, so an index on the column serves the order
         return sa.collate(expr, self.ordering_collation)
-
-    def untyped_order(self, ref: Ref) -> list[ColumnElement[Any]]:
-        """ORDER BY terms for an untyped (JSON) value in the Python backend's order of untyped
-        values (`typed_rank`): missing and null lowest (as NULL), then numbers, strings by code
-        point, false, true, and objects and arrays last (tied). Not the engine's own order of
-        JSON values: PostgreSQL orders `->>` text ("12.5" < "7"), SQLite reads booleans as 0
-        and 1."""
-        raise NotImplementedError
 
     def sort_nulls(self, clause: Any, descending: bool, nullable: bool) -> Any:
         """An ORDER BY clause with nulls lowest: first ascending, last descending."""

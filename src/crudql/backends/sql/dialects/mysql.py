@@ -88,6 +88,16 @@ class _UuidText(sa.types.TypeDecorator[Any]):
         return str(value) if isinstance(value, uuid.UUID) else value
 
 
+class _UuidHex(sa.types.TypeDecorator[Any]):
+    """A UUID (or its text) bound to a CHAR(32) column as the 32 hex digits crudql stores."""
+
+    impl = sa.String()
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return uuid.UUID(value).hex if isinstance(value, str) else value.hex if isinstance(value, uuid.UUID) else value
+
+
 class _NaiveUTC(sa.types.TypeDecorator[Any]):
     """An aware instant bound to a DATETIME column (of a table crudql did not create) as the
     UTC wall time such columns hold."""
@@ -328,7 +338,7 @@ class MySQLDialect(SQLDialect):
                 return _NaiveUTC()
             if kind is Kind.UUID and not isinstance(ctype, sa.Uuid):
                 # CHAR(32): crudql's hex; other text: the canonical form.
-                return sa.Uuid(native_uuid=False) if getattr(ctype, "length", None) == 32 else _UuidText()
+                return _UuidHex() if getattr(ctype, "length", None) == 32 else _UuidText()
         return super().bind_type(ref, kind)
 
     # ------------------------------------------------------------------ JSON access
@@ -395,22 +405,6 @@ class MySQLDialect(SQLDialect):
 
     def _collation(self, column: ColumnElement[Any]) -> str | None:
         return getattr(self._impl(column), "collation", None)
-
-    def untyped_order(self, ref: Ref) -> list[ColumnElement[Any]]:
-        # The JSON type's rank, then numbers as doubles, strings by code point, false < true
-        # (JSON text). MariaDB's own comparison of JSON values orders by text.
-        json = self._json(ref)
-        kind = sa.func.json_type(json)
-        ranks: dict[Any, Any] = {schema_text(name): sa.literal_column(str(n)) for name, n in self._UNTYPED_RANKS}
-        number = kind.in_([schema_text("INTEGER"), schema_text("DOUBLE")])
-        return [
-            sa.case(ranks, value=kind),
-            sa.case((number, _Cast(self._value(ref), *self._CASTS[Kind.FLOAT]))),
-            sa.case((kind == schema_text("STRING"), self._binary(self._value(ref)))),
-            sa.case((kind == schema_text("BOOLEAN"), self._binary(json))),
-        ]
-
-    _UNTYPED_RANKS = (("INTEGER", 1), ("DOUBLE", 1), ("STRING", 2), ("BOOLEAN", 4), ("OBJECT", 9), ("ARRAY", 9))
 
     def ordered(self, expr: ColumnElement[Any], ref: Ref) -> ColumnElement[Any]:
         if ref.column is not None and isinstance(ref.column.type, sa.Enum):

@@ -37,6 +37,7 @@ class PostgresDialect(SQLDialect):
     explicit_nulls = True
     allows_nul = False
     json_containment = True
+    json_decoded = True  # psycopg loads JSONB: an untyped value "a" comes back as 'a', not '"a"'
     autocommit_reads = True  # under READ COMMITTED each statement has its own snapshot anyway
     # A libc collation whose lower() is Unicode's simple lowercase mapping, as re's is.
     case_collation: ClassVar[str] = "C.utf8"
@@ -127,23 +128,6 @@ class PostgresDialect(SQLDialect):
                 self._typed(value.op("#>>", return_type=sa.Text)(schema_text("{}")), FAMILY_KIND[family]),
             )
         )
-
-    def untyped_order(self, ref: Ref) -> list[ColumnElement[Any]]:
-        # The JSON type's rank; strings by code point; then numbers and booleans as JSONB
-        # orders them (numerically, false < true). JSONB's own order of types differs (strings
-        # first) and it orders strings by the database's collation. Each term reads the value
-        # once or twice: a deep path is written out that many times.
-        value = self._json(ref)
-        kind = sa.func.jsonb_typeof(value)
-        ranks: dict[Any, Any] = {schema_text(name): sa.literal_column(str(n)) for name, n in self._UNTYPED_RANKS}
-        text = value.op("#>>", return_type=sa.Text)(schema_text("{}"))
-        return [
-            sa.case(ranks, value=kind),
-            sa.collate(sa.case({schema_text("string"): text}, value=kind), self.ordering_collation),
-            sa.case((kind.in_([schema_text("number"), schema_text("boolean")]), value)),
-        ]
-
-    _UNTYPED_RANKS = (("number", 1), ("string", 2), ("boolean", 4), ("object", 9), ("array", 9))
 
     def present(self, ref: Ref) -> Test:
         if ref.column is not None:

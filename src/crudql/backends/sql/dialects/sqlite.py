@@ -186,25 +186,6 @@ class SQLiteDialect(SQLDialect):
             return value
         return sa.select(value).select_from(*at.froms).where(*at.where).scalar_subquery()
 
-    def untyped_order(self, ref: Ref) -> list[ColumnElement[Any]]:
-        # One term in SQLite's own order of values (NULL, numbers, text bytewise, blobs):
-        # booleans (read as 1 and 0) and containers become blobs after every string,
-        # X'30' (false) < X'31' (true) < X'FF' (objects and arrays, tied).
-        at = self._locate(ref)
-        if at.entry is not None:
-            value, type_ = at.entry.c.value, at.entry.c.type
-        else:
-            path = schema_text(self._path(at.names))
-            value, type_ = sa.func.json_extract(at.doc, path), sa.func.json_type(at.doc, path)
-        ordered = sa.case(
-            (type_.in_([schema_text("true"), schema_text("false")]), sa.cast(value, sa.LargeBinary())),
-            (type_.in_([schema_text("object"), schema_text("array")]), sa.literal_column("X'FF'")),
-            else_=value,
-        )
-        if not at.froms:
-            return [ordered]
-        return [sa.select(ordered).select_from(*at.froms).where(*at.where).scalar_subquery()]
-
     def scalar(self, ref: Ref, family: str | None = None) -> ColumnElement[Any]:
         if ref.column is not None:
             return ref.column
