@@ -258,8 +258,6 @@ TICKET_SORTS = [None, "amount", "-amount", "ref", "-opened_at", "-priority", "st
 def test_tickets_loaded_or_reflected_answer_like_python(engine: sa.Engine, make_source: Any, reflected: bool) -> None:
     """UUIDs, decimals, instants, int enums, non-ASCII names, untyped JSON: on crudql's own table
     and on the same table reflected by name (what `crudql serve --database-url` queries)."""
-    if reflected and engine.dialect.name == "sqlite":
-        pytest.xfail("SQLite: a reflected CHAR(32)/VARCHAR(27) column binds a UUID or datetime literal as is")
     source = make_source(TICKETS, Ticket)
     if reflected:
         source = SQLSource(engine, source.table.name, model=Ticket)

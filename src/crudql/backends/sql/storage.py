@@ -22,7 +22,16 @@ from ...fieldtypes import FieldType, Kind
 from ...records import dump
 from ...values import instant_text, parse_instant_text, utc
 
-__all__ = ["JSON_KINDS", "TEXT_STORED_KINDS", "InstantText", "UnstorableValue", "storage_json", "to_row"]
+__all__ = [
+    "JSON_KINDS",
+    "TEXT_STORED_KINDS",
+    "InstantText",
+    "UnstorableValue",
+    "UuidHex",
+    "UuidText",
+    "storage_json",
+    "to_row",
+]
 
 JSON_KINDS = frozenset({Kind.OBJECT, Kind.ARRAY, Kind.DICT, Kind.ANY})
 TEXT_STORED_KINDS = frozenset({Kind.STRING, Kind.ENUM})
@@ -45,6 +54,29 @@ class InstantText(sa.types.TypeDecorator[dt.datetime]):
         if isinstance(value, str):
             return parse_instant_text(value)
         return utc(value)
+
+
+class UuidHex(sa.types.TypeDecorator[Any]):
+    """A UUID (or its text) bound to a CHAR(32) column as the 32 hex digits crudql stores
+    there (a table read back by name has a plain CHAR(32), not SQLAlchemy's Uuid type)."""
+
+    impl = sa.String()
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if isinstance(value, str):
+            return uuid.UUID(value).hex
+        return value.hex if isinstance(value, uuid.UUID) else value
+
+
+class UuidText(sa.types.TypeDecorator[Any]):
+    """A UUID bound to any other text column as its canonical text."""
+
+    impl = sa.String()
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return str(value) if isinstance(value, uuid.UUID) else value
 
 
 class DecimalAsDouble(sa.types.TypeDecorator[float]):

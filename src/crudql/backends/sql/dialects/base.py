@@ -28,7 +28,7 @@ from ....values import instant_text
 from ..elements import schema_text
 from ..logic import AnyOf, Test
 from ..refs import Ref
-from ..storage import JSON_KINDS, TEXT_STORED_KINDS
+from ..storage import JSON_KINDS, TEXT_STORED_KINDS, UuidHex, UuidText
 
 __all__ = ["BIND_TYPES", "NoSuchValue", "SQLDialect"]
 
@@ -252,7 +252,14 @@ class SQLDialect:
     def bind_type(self, ref: Ref, kind: Kind) -> sa.types.TypeEngine[Any]:
         """The type to bind a literal compared with the field as."""
         if ref.column is not None and kind is ref.kind:
-            return ref.column.type
+            ctype = ref.column.type
+            # A table read back by name has plain column types: bind instants and UUIDs in
+            # the form crudql's own tables (or anyone's text columns) hold them.
+            if kind is Kind.DATETIME and isinstance(ctype, sa.String):
+                return self.instant_type()
+            if kind is Kind.UUID and not isinstance(ctype, sa.Uuid):
+                return UuidHex() if getattr(ctype, "length", None) == 32 else UuidText()
+            return ctype
         if kind is Kind.DECIMAL:
             return self.decimal_type()
         return BIND_TYPES.get(kind, sa.String())

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -76,26 +75,6 @@ class _Json(sa.types.TypeDecorator[Any]):
             return None if value is None else json.dumps(value, ensure_ascii=False)
 
         return process
-
-
-class _UuidText(sa.types.TypeDecorator[Any]):
-    """A UUID bound to a text column (of a table crudql did not create) as its canonical text."""
-
-    impl = sa.String()
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
-        return str(value) if isinstance(value, uuid.UUID) else value
-
-
-class _UuidHex(sa.types.TypeDecorator[Any]):
-    """A UUID (or its text) bound to a CHAR(32) column as the 32 hex digits crudql stores."""
-
-    impl = sa.String()
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
-        return uuid.UUID(value).hex if isinstance(value, str) else value.hex if isinstance(value, uuid.UUID) else value
 
 
 class _NaiveUTC(sa.types.TypeDecorator[Any]):
@@ -328,17 +307,12 @@ class MySQLDialect(SQLDialect):
     # ------------------------------------------------------------------ values the client sends
 
     def bind_type(self, ref: Ref, kind: Kind) -> sa.types.TypeEngine[Any]:
-        if ref.column is not None and kind is ref.kind:
-            # A reflected table (`SQL(engine, "name")`) has plain column types: bind instants
-            # and UUIDs in the form the column holds.
-            ctype = self._impl(ref.column)
-            if kind is Kind.DATETIME and isinstance(ctype, sa.String):
-                return _Instant()  # crudql's fixed-width UTC text
-            if kind is Kind.DATETIME and isinstance(ctype, sa.DateTime):
-                return _NaiveUTC()
-            if kind is Kind.UUID and not isinstance(ctype, sa.Uuid):
-                # CHAR(32): crudql's hex; other text: the canonical form.
-                return _UuidHex() if getattr(ctype, "length", None) == 32 else _UuidText()
+        if (
+            ref.column is not None
+            and kind is Kind.DATETIME is ref.kind
+            and isinstance(self._impl(ref.column), sa.DateTime)
+        ):
+            return _NaiveUTC()  # a DATETIME of a table read back by name holds UTC wall time
         return super().bind_type(ref, kind)
 
     # ------------------------------------------------------------------ JSON access
