@@ -5,7 +5,8 @@ EXPLAIN shows the default indexes in use, and one source serves concurrent reque
 
 from __future__ import annotations
 
-import threading
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -184,25 +185,57 @@ class _Row(BaseModel):
     name: str | None = None
 
 
-def test_in_memory_sqlite_from_records_serves_any_thread() -> None:
-    """`create_engine("sqlite://")` gives each thread its own empty database: from_records
-    keeps one connection every thread shares."""
-    rows = [{"id": f"r{i:05d}", "name": f"n{i}"} for i in range(50)]
-    source = crudql.sources.SQL.from_records(sa.create_engine("sqlite://"), rows, _Row, timeout=5)
-    answers: list[Any] = []
+# Run in a process of its own: threads interleaving statements on one SQLite connection can
+# deadlock inside the driver, which would hang the test session instead of failing a test.
+_THREADS_SCRIPT = """
+import sys, threading
+import sqlalchemy as sa
+import crudql
+from pydantic import BaseModel
 
-    def work() -> None:
+class Row(BaseModel):
+    id: str
+    name: str | None = None
+
+rows = [{"id": f"r{i:05d}", "name": f"n{i}"} for i in range(2000)]
+if sys.argv[1] == "from_records":
+    source = crudql.sources.SQL.from_records(sa.create_engine("sqlite://"), rows, Row, timeout=30)
+else:  # an engine of your own, one connection every thread shares
+    shared = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False})
+    table = crudql.sources.SQL.from_records(shared, rows, Row).table
+    source = crudql.sources.SQL(shared, table, model=Row, timeout=30)
+answers = []
+
+def work():
+    for i in range(20):
         try:
-            answers.append([r.id for r in crudql.run_query(crudql.PageRequest(q='(= id "r00007")'), source).data])
-        except Exception as exc:  # reported below, with the thread's error
-            answers.append(exc)
+            request = crudql.PageRequest(q='(ilike name "n1%")', page_size=100, page_number=1 + i % 3)
+            page = crudql.run_query(request, source)
+            answers.append((len(page.data), page.total_count))
+        except Exception as exc:
+            answers.append(repr(exc))
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert answers == [["r00007"]] * 4
+pool = [threading.Thread(target=work) for _ in range(8)]
+for t in pool:
+    t.start()
+for t in pool:
+    t.join()
+print(sorted(set(map(str, answers))), len(answers))
+"""
+
+
+@pytest.mark.parametrize("how", ["from_records", "own_engine"])
+def test_in_memory_sqlite_serves_threads_one_request_at_a_time(how: str) -> None:
+    """`create_engine("sqlite://")` gives each thread its own empty database: from_records
+    keeps one connection every thread shares, as does a StaticPool engine of your own; the
+    source runs one request at a time on it."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _THREADS_SCRIPT, how], capture_output=True, text=True, timeout=120, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("requests from several threads on one shared connection never finished")
+    assert done.stdout.strip() == "['(100, 1111)'] 160", done.stdout + done.stderr
 
 
 def test_a_per_thread_in_memory_sqlite_engine_is_refused_with_what_to_pass() -> None:

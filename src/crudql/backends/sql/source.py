@@ -42,6 +42,7 @@ from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from ...values import clock
 from .compiler import FilterCompiler
 from .dialects import dialect_for
+from .dialects.base import SQLDialect
 from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, position_values
 from .loading import Loader
 from .mapping import Json, Node, Scalar, build_mapping
@@ -192,7 +193,7 @@ class SQLSource:
         name = table_name or default_table_name(model)
         table = table_for_model(model, sa.MetaData(), name, dialect, schema=schema, indexes=wanted)
         columns = storage_columns(build_mapping(table, model))
-        with _transaction(bind) as conn:
+        with _transaction(bind, dialect) as conn:
             if replace:
                 table.drop(conn, checkfirst=True)
             table.create(conn)
@@ -204,7 +205,7 @@ class SQLSource:
         """Add records (model instances or JSON dicts) to the table; returns how many."""
         if self.is_async or not isinstance(self.bind, (Engine, Connection)):
             raise TypeError("insert needs a synchronous Engine or Connection")
-        with _transaction(self.bind) as conn:
+        with _transaction(self.bind, self.dialect) as conn:
             return _insert(conn, self.table, self.model, storage_columns(self.mapping), records, batch_size)
 
     # -------------------------------------------------------------- statements
@@ -447,7 +448,7 @@ class SQLSource:
         if isinstance(self._reader, Connection):
             yield self._reader  # the caller owns transactions
         else:
-            with self._reader.connect() as conn:
+            with self.dialect.exclusive(self._reader), self._reader.connect() as conn:
                 yield conn
 
 
@@ -476,7 +477,7 @@ def storage_columns(mapping: Node) -> dict[str, tuple[str, FieldType]]:
 
 
 @contextmanager
-def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
+def _transaction(bind: Engine | Connection, dialect: SQLDialect) -> Iterator[Connection]:
     if isinstance(bind, Connection):
         if bind.in_transaction():
             yield bind
@@ -484,7 +485,7 @@ def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
             with bind.begin():
                 yield bind
     else:
-        with bind.begin() as conn:
+        with dialect.exclusive(bind), bind.begin() as conn:
             yield conn
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -148,6 +148,12 @@ class SQLDialect:
         """For a bind every thread cannot share as it is, the bind to load into instead (or a
         ValueError saying what to pass); None when `bind` is fine. SQLite: in-memory engines."""
         return None
+
+    def exclusive(self, bind: Any) -> AbstractContextManager[Any]:
+        """Held while a connection of `bind` is in use. An engine whose one connection every
+        thread shares (SQLite's StaticPool) must run one request at a time on it: two threads'
+        statements interleaved on one connection reset each other's cursors."""
+        return nullcontext()
 
     def check_bind(self, bind: Engine | Connection) -> None:
         """Refuse (ValueError) a bind a source cannot answer from every thread with."""

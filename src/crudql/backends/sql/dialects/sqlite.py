@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -51,6 +53,11 @@ class _Location:
     entry: Any = None
 
 
+# One lock per StaticPool: its single connection serves one request at a time (`exclusive`).
+_SHARED_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_SHARED_LOCKS_GUARD = threading.Lock()
+
+
 class SQLiteDialect(SQLDialect):
     """SQLite with JSON1 (3.38+). Strings compare bytewise (UTF-8), which is code-point order."""
 
@@ -77,6 +84,16 @@ class SQLiteDialect(SQLDialect):
             return None
         # One in-memory database that every thread shares: one connection, any thread.
         return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+
+    def exclusive(self, bind: Any) -> AbstractContextManager[Any]:
+        pool = getattr(bind, "pool", None)
+        if not isinstance(pool, StaticPool):
+            return nullcontext()
+        with _SHARED_LOCKS_GUARD:  # per pool: an engine's execution_options copies share it
+            lock = _SHARED_LOCKS.get(pool)
+            if lock is None:
+                lock = _SHARED_LOCKS[pool] = threading.RLock()
+        return lock
 
     def check_bind(self, bind: Engine | Connection) -> None:
         if self._per_thread_memory(bind):
