@@ -92,6 +92,18 @@ def test_from_records_rejects_bad_records(engine: sa.Engine) -> None:
         SQLSource.from_records(engine, [{"id": "a", "name": "x\x00y"}], table_name=table_name(), model=Contact)
 
 
+@pytest.mark.parametrize(
+    ("bad", "problem"), [("Lon\x00don", "a NUL character"), ("Lon\ud800don", "unpaired surrogates")]
+)
+def test_from_records_names_where_an_unstorable_string_sits_in_json(engine: sa.Engine, bad: str, problem: str) -> None:
+    info = {"companyName": "Acme", "enrichedContactInfo": {"city": bad}}
+    records = [{"id": "a", "info": {"partner": "AWS"}}, {"id": "b", "info": info, "tags": ["x"]}]
+    with pytest.raises(ValueError, match=f"item 1: info.enrichedContactInfo.city: strings with {problem}"):
+        SQLSource.from_records(engine, records, table_name=table_name(), model=Contact)
+    with pytest.raises(ValueError, match=f"item 0: tags\\[1\\]: strings with {problem}"):
+        SQLSource.from_records(engine, [{"id": "c", "tags": ["ok", bad]}], table_name=table_name(), model=Contact)
+
+
 def test_source_from_existing_table_by_name(engine: sa.Engine, fixture_source: SQLSource) -> None:
     source = SQLSource(engine, fixture_source.table.name, model=Contact)
     assert ids(source, '(= info.partner "AWS")') == ["c01"]

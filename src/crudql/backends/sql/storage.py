@@ -97,6 +97,8 @@ def _storage_text(text: str, where: str) -> str:
     # SQLite's JSON and pattern functions stop at NUL, PostgreSQL rejects it: refuse it on load.
     if "\x00" in text:
         raise UnstorableValue(f"{where}: strings with a NUL character cannot be stored in SQL")
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -106,6 +108,28 @@ def _storage_text(text: str, where: str) -> str:
 
 def storage_json(value: Any, where: str) -> Any:
     """A value as JSON for storage: instants as fixed-width UTC text, enums as their values."""
+    try:
+        return _plain_json(value)
+    except UnstorableValue:
+        return _json_at(value, where)  # again, naming where the bad value is
+
+
+def _plain_json(value: Any) -> Any:
+    # The loading hot path: plain JSON types by exact type, no path strings (they are built
+    # only when a value cannot be stored); anything else takes the general walk.
+    kind = type(value)
+    if kind is str:
+        return _storage_text(value, "")
+    if kind is dict:
+        return {_storage_text(k if type(k) is str else str(k), ""): _plain_json(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain_json(v) for v in value]
+    if value is None or kind is int or kind is bool:
+        return value
+    return _json_at(value, "")
+
+
+def _json_at(value: Any, where: str) -> Any:
     if value is None or isinstance(value, (bool, int)):
         return value.value if isinstance(value, enum.Enum) else value
     if isinstance(value, str):
@@ -115,21 +139,21 @@ def storage_json(value: Any, where: str) -> Any:
             raise UnstorableValue(f"{where}: {value} is not a JSON number")
         return value
     if isinstance(value, enum.Enum):
-        return storage_json(value.value, where)
+        return _json_at(value.value, where)
     if isinstance(value, dt.datetime):
         return instant_text(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {_storage_text(str(k), where): storage_json(v, f"{where}.{k}") for k, v in value.items()}
+        return {_storage_text(str(k), where): _json_at(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [storage_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_json_at(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, decimal.Decimal):
-        return storage_json(float(value), where)
+        return _json_at(float(value), where)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, BaseModel):
-        return storage_json(dump(value), where)
+        return _json_at(dump(value), where)
     raise UnstorableValue(f"{where}: cannot store a {type(value).__name__} in SQL")
 
 
