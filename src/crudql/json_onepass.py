@@ -21,7 +21,7 @@ import math
 from typing import Any
 
 from .ast import And, Expr, Field, ListValue, Literal, Not, Or, Predicate, Quantified
-from .check.checker import coerce_arg, prepare_predicate, quantified_field
+from .check.checker import coerce, coerce_arg, prepare_predicate, quantified_field
 from .check.policy import Policy
 from .check.schema import Schema
 from .errors import QueryError
@@ -169,6 +169,23 @@ def _predicate(
     if walk.count > walk.max_predicates:
         raise _GiveUp
     field = _field(args[0], walk)
+    if len(kinds) == 2 and kinds[1] is _VALUE:  # (op field value): most predicates
+        raw = args[1]
+        t = type(raw)
+        if (t is str and raw.isascii()) or t is int:
+            value = Literal(raw)
+        elif raw is None and not op.null_value:
+            raise _GiveUp
+        else:
+            value = _literal(raw)
+        if schema is None:
+            return Predicate(op.name, field, (value,))
+        null = value.value is None
+        prepared = prepare_predicate(op, op.name, field.path, None, schema, base, null and op.null_value)
+        if prepared is None:
+            raise _GiveUp  # a `*` path: the checker rewrites it into `any`
+        checked = prepared.field
+        return Predicate(op.name, checked, (coerce(value, prepared, checked, op.null_value),))
     values = [_value(a, kind, op, depth, walk) for a, kind in zip(args[1:], kinds[1:])]
     if schema is None:
         return Predicate(op.name, field, tuple(values))
@@ -176,7 +193,7 @@ def _predicate(
     null = op.null_value and type(first) is Literal and first.value is None
     prepared = prepare_predicate(op, op.name, field.path, None, schema, base, null)
     if prepared is None:
-        raise _GiveUp  # a `*` path: the checker rewrites it into `any`
+        raise _GiveUp
     checked = prepared.field
     return Predicate(op.name, checked, tuple([coerce_arg(v, prepared, checked) for v in values]))
 
