@@ -49,6 +49,8 @@ _NOW_AHEAD = re.compile(r"\((?:\s|;[^\n]*(?:\n|\Z))*now(?=[\s()\[\]\";]|\Z)", re
 _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
 _STRING_DECODER = json.JSONDecoder(strict=False)
 _MATCHING = {")": "(", "]": "["}
+_KIND_OF: dict[type, str] = {Literal: "LITERAL", Symbol: "SYMBOL", ListValue: "LIST"}
+_KIND_OF.update(dict.fromkeys((And, Or, Not, Predicate, Quantified), "NODE"))
 
 
 class _Tok:
@@ -115,22 +117,47 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     A '(' and the operator after it are one HEAD token (value: the name and its span). A
     bracket whose first item is a literal, or that is a '[', is a list of literals and comes
     out as one LIST token holding a `ListValue`. A form with no form inside it is built right
-    away, by the same `_build` the grammar's `form` rule calls, and comes out as one NODE
+    away, by the same `build` the grammar's `form` rule calls, and comes out as one NODE
     token: the parser then sees only the nesting of forms, and its per-token cost is most of
-    a parse.
+    a parse. Token values are converted already (`Literal`, `Symbol`, `ListValue`, nodes).
+
+    A form's arguments wait in its frame as converted values, without tokens, until a form
+    opens inside it (it is not flat then: its HEAD and arguments become tokens, "flushed") or
+    it closes (flat: its node is built from them).
     """
     tokens: list[_Tok] = []
     append = tokens.append
-    # Open brackets: [char, start, literal items or None for a form, index of the form's HEAD
-    # token, whether a form is nested in it, the name's span for a `(now ...)` value or None].
+    # Open brackets: [char, start, literal items or None for a form, the arguments of a form
+    # not flushed yet (None once flushed, and for lists), (name, name span) of a form's
+    # operator, the name's span for a `(now ...)` value or None, where the HEAD token ends].
     stack: list[list[Any]] = []
     items: list[Literal] | None = None  # the literals of the innermost open list
+    args: list[Any] | None = None  # the waiting arguments of the innermost open form
     max_depth = limits.max_depth
     for m in _LISP_TOKEN.finditer(text):
         kind = m.lastgroup
         if kind == "ws":
             continue
         start = m.start()
+        if kind == "atom" or kind == "string":
+            end = m.end()
+            if kind == "string":
+                value: Any = Literal(_decode_string(m.group(), start), Span(start, end))
+            else:
+                value = _atom(m.group(), start, end)
+            if items is not None:
+                if stack[-1][5] is not None and type(value) is Symbol:
+                    raise QuerySyntaxError(
+                        f"(now) takes an offset string like \"-7d\", found the bare word '{value.text}'",
+                        position=start,
+                        length=end - start,
+                    )
+                _list_item(items, value, limits)
+            elif args is not None:
+                args.append(value)
+            else:
+                append(_Tok("SYMBOL" if type(value) is Symbol else "LITERAL", value, start, end))
+            continue
         if kind == "lpar" or kind == "lsqb":
             word = m.group("head")
             now_form = kind == "lpar" and is_now(word)
@@ -145,76 +172,70 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
                 raise LimitError(f"nesting is deeper than the limit of {max_depth} levels", position=start)
             if kind == "lsqb":
                 items = []
-                stack.append(["[", start, items, 0, False, None])
+                args = None
+                stack.append(["[", start, items, None, None, None, 0])
                 continue
+            end = m.end()
             if now_form:
                 # A value, not an operator: its arguments are collected like a list's items.
-                end = m.end()
                 items = []
-                stack.append(["(", start, items, 0, False, Span(end - len(word), end)])
+                args = None
+                stack.append(["(", start, items, None, None, Span(end - len(word), end), 0])
                 continue
             if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
-                if stack:
-                    stack[-1][4] = True
-                stack.append(["(", start, None, len(tokens), False, None])
-                end = m.end()
-                append(_Tok("HEAD", (word, Span(end - len(word), end)), start, end))
+                if args is not None:
+                    _flush(stack[-1], append)
+                args = []
+                stack.append(["(", start, None, args, (word, Span(end - len(word), end)), None, end])
                 continue
-            after = m.end()
-            if word is None and after < len(text) and text[after] in "([" and not _NOW_AHEAD.match(text, after):
+            if word is None and end < len(text) and text[end] in "([" and not _NOW_AHEAD.match(text, end):
                 # A form without an operator: the parser rejects the token, after the depth
                 # limit has had its say (100,000 '(' is a limit error, not a syntax error).
-                stack.append(["(", start, None, len(tokens), True, None])
+                if args is not None:
+                    _flush(stack[-1], append)
+                args = None
+                stack.append(["(", start, None, None, None, None, 0])
                 append(_Tok("LPAR", "(", start, start + 1))
                 continue
             items = []
-            stack.append(["(", start, items, 0, False, None])
+            args = None
+            stack.append(["(", start, items, None, None, None, 0])
             if word is not None:  # the list's first literal
-                end = m.end()
                 _list_item(items, _atom(word, end - len(word), end), limits)
             continue
         if kind == "close":
             char = m.group()
             if not stack:
                 raise QuerySyntaxError(f"unmatched '{char}'", position=start)
-            opener, open_at, open_items, head_index, nested, now_name = stack.pop()
+            opener, open_at, open_items, open_args, head, now_name, head_end = stack.pop()
             if opener != _MATCHING[char]:
                 raise QuerySyntaxError(f"'{char}' does not match the '{opener}' at offset {open_at}", position=start)
+            end = start + 1
             if now_name is not None:
-                literal = now_literal(open_items, Span(open_at, start + 1))
-                items = stack[-1][2] if stack else None
-                if items is not None:
-                    _list_item(items, _Tok("LITERAL", literal.value, open_at, start + 1), limits)
-                else:
-                    append(_Tok("LITERAL", literal.value, open_at, start + 1))
-                continue
-            if open_items is not None:
-                append(_Tok("LIST", ListValue(tuple(open_items), Span(open_at, start + 1)), open_at, start + 1))
-            elif nested:
-                append(_Tok("RPAR", ")", start, start + 1))
+                kind, value = "LITERAL", now_literal(open_items, Span(open_at, end))
+            elif open_items is not None:
+                kind, value = "LIST", ListValue(tuple(open_items), Span(open_at, end))
+            elif open_args is not None:
+                kind, value = "NODE", _flat_form(head, open_args, open_at, head_end, end, tokens)
             else:
-                node = _flat_form(tokens, head_index, start + 1)
-                del tokens[head_index:]
-                append(_Tok("NODE", node, open_at, start + 1))
-            items = stack[-1][2] if stack else None
+                append(_Tok("RPAR", ")", start, end))
+                kind = ""
+            if stack:
+                parent = stack[-1]
+                items, args = parent[2], parent[3]
+            else:
+                items = args = None
+            if not kind:
+                continue
+            if items is not None:  # a (now ...) in a list
+                _list_item(items, value, limits)
+            elif args is not None:
+                args.append(value)
+            else:
+                append(_Tok(kind, value, open_at, end))
             continue
-        end = m.end()
-        if kind == "string":
-            token = _Tok("LITERAL", _decode_string(m.group(), start), start, end)
-        elif kind == "atom":
-            token = _atom(m.group(), start, end)
-        else:  # a '"' with no closing quote
-            raise QuerySyntaxError("unterminated string: missing closing '\"'", position=start)
-        if items is not None:
-            if stack[-1][5] is not None and token.type == "SYMBOL":
-                raise QuerySyntaxError(
-                    f"(now) takes an offset string like \"-7d\", found the bare word '{token.value}'",
-                    position=token.start_pos,
-                    length=token.end_pos - token.start_pos,
-                )
-            _list_item(items, token, limits)
-            continue
-        append(token)
+        # a '"' with no closing quote
+        raise QuerySyntaxError("unterminated string: missing closing '\"'", position=start)
     if stack:
         opener, open_at = stack[-1][0], stack[-1][1]
         closer = ")" if opener == "(" else "]"
@@ -225,39 +246,51 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     return tokens
 
 
-def _flat_form(tokens: list[_Tok], head_index: int, end: int) -> Expr:
-    """The node of a form whose arguments are all atoms and lists (tokens[head_index:])."""
-    head = tokens[head_index]
-    name, name_span = head.value
+def _flush(frame: list[Any], append: Any) -> None:
+    """A form turns out to hold a form: its HEAD and waiting arguments become tokens."""
+    append(_Tok("HEAD", frame[4], frame[1], frame[6]))
+    for value in frame[3]:
+        span = value.span
+        append(_Tok(_KIND_OF[type(value)], value, span.start, span.end))
+    frame[3] = None
+
+
+def _flat_form(
+    head: tuple[str, Span], args: list[Any], start: int, head_end: int, end: int, tokens: list[_Tok]
+) -> Expr:
+    """The node of a form whose arguments are all atoms and lists."""
+    name, name_span = head
     try:
-        return build(name, name_span, [_lisp_arg(t) for t in tokens[head_index + 1 :]], Span(head.start_pos, end))
+        return build(name, name_span, args, Span(start, end))
     except UnknownOperatorError as exc:
-        raise _unquoted_list(exc, tokens) from None
+        raise _unquoted_list(exc, [*tokens, _Tok("HEAD", head, start, head_end)]) from None
 
 
-def _atom(word: str, start: int, end: int) -> _Tok:
+def _atom(word: str, start: int, end: int) -> Literal | Symbol:
     if word in _KEYWORDS:
-        return _Tok("LITERAL", _KEYWORDS[word], start, end)
+        return Literal(_KEYWORDS[word], Span(start, end))
     if _LOOKS_NUMERIC.match(word):
-        return _Tok("LITERAL", _number(word, start), start, end)
-    return _Tok("SYMBOL", word, start, end)
+        return Literal(_number(word, start), Span(start, end))
+    return Symbol(word, Span(start, end))
 
 
-def _list_item(items: list[Literal], token: _Tok, limits: Limits) -> None:
-    if token.type == "SYMBOL":
+def _list_item(items: list[Literal], value: Literal | Symbol, limits: Limits) -> None:
+    span = value.span
+    assert span is not None
+    if type(value) is Symbol:
         raise QuerySyntaxError(
             f"a list holds only literals (strings, numbers, true, false, null), found the bare word "
-            f"'{token.value}'; strings need double quotes",
-            position=token.start_pos,
-            length=token.end_pos - token.start_pos,
+            f"'{value.text}'; strings need double quotes",
+            position=span.start,
+            length=span.end - span.start,
         )
     if len(items) >= limits.max_list:
         raise LimitError(
             f"list has more than {limits.max_list:,} items",
-            position=token.start_pos,
-            length=token.end_pos - token.start_pos,
+            position=span.start,
+            length=span.end - span.start,
         )
-    items.append(Literal(token.value, Span(token.start_pos, token.end_pos)))
+    items.append(value)  # type: ignore[arg-type]
 
 
 class _TokenListLexer(Lexer):
@@ -271,13 +304,7 @@ class _TokenListLexer(Lexer):
 
 
 def _lisp_arg(x: Any) -> Any:
-    if isinstance(x, _Tok):
-        if x.type == "LITERAL":
-            return Literal(x.value, Span(x.start_pos, x.end_pos))
-        if x.type == "SYMBOL":
-            return Symbol(x.value, Span(x.start_pos, x.end_pos))
-        return x.value  # LIST, NODE
-    return x
+    return x.value if type(x) is _Tok else x  # a token's value is converted already
 
 
 class _LispTransformer(Transformer[Any, Any]):
