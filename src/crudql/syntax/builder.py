@@ -60,8 +60,17 @@ def span_of(raw: object) -> Span | None:
     return getattr(raw, "span", None)
 
 
+# Path text -> its segments, for paths already found valid. Bounded: map keys make the set
+# of valid paths unbounded.
+_SEGMENTS: dict[str, tuple[str, ...]] = {}
+_SEGMENTS_MAX = 4096
+
+
 def parse_field_path(text: str, span: Span | None = None) -> Field:
     """A dotted path (`info.companyName`, `accounts.*.industry`) as a `Field`."""
+    segments = _SEGMENTS.get(text)
+    if segments is not None:
+        return Field(segments, span)
     segments = tuple(text.split("."))
     if not text.isascii() and SURROGATE.search(text):
         raise QuerySyntaxError.at("invalid field path: unpaired UTF-16 surrogate", span)
@@ -69,10 +78,14 @@ def parse_field_path(text: str, span: Span | None = None) -> Field:
         raise QuerySyntaxError.at(f"invalid field path '{text}': empty segment", span)
     if segments[0] == "*":
         raise QuerySyntaxError.at(f"invalid field path '{text}': '*' cannot be the first segment", span)
+    if len(_SEGMENTS) < _SEGMENTS_MAX:
+        _SEGMENTS[text] = segments
     return Field(segments, span)
 
 
 def _as_field(raw: object, op: Operator) -> Field:
+    if type(raw) is Symbol:
+        return parse_field_path(raw.text, raw.span)
     if type(raw) is Field:
         return raw  # the JSON style converts field names directly
     if isinstance(raw, Symbol):
@@ -137,6 +150,8 @@ def build_op(op: Operator, args: list[Any], span: Span | None) -> Expr:
     form = op.form
     if form is Form.PREDICATE:
         field = _as_field(args[0], op)
+        if len(args) == 2:  # (op field value): most predicates
+            return Predicate(op.name, field, (_as_value(args[1], op, op.args[1]),), span)
         values = tuple([_as_value(a, op, k) for a, k in zip(args[1:], op.args[1:])])
         return Predicate(op.name, field, values, span)
     if form is Form.AND:

@@ -160,7 +160,7 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             continue
         if kind == "lpar" or kind == "lsqb":
             word = m.group("head")
-            now_form = kind == "lpar" and is_now(word)
+            now_form = kind == "lpar" and word is not None and len(word) == 3 and is_now(word)
             if items is not None and (not now_form or stack[-1][5] is not None):
                 if stack[-1][5] is not None:
                     raise QuerySyntaxError('(now) takes an offset string like "-7d", found a bracket', position=start)
@@ -311,9 +311,15 @@ class _LispTransformer(Transformer[Any, Any]):
     def start(self, children: list[Any]) -> Any:
         return _lisp_arg(children[0]) if children else None
 
+    def args(self, c: list[Any]) -> list[Any]:
+        if len(c) == 1:
+            return [_lisp_arg(c[0])]
+        c[0].append(_lisp_arg(c[1]))
+        return c[0]  # type: ignore[no-any-return]
+
     def form(self, c: list[Any]) -> Expr:
         name, name_span = c[0].value
-        return build(name, name_span, [_lisp_arg(x) for x in c[1:-1]], Span(c[0].start_pos, c[-1].end_pos))
+        return build(name, name_span, c[1] if len(c) == 3 else [], Span(c[0].start_pos, c[-1].end_pos))
 
 
 _TOKEN_WORDS = {
