@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..ast import And, Expr, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified, Span
 from ..errors import ArityError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
@@ -33,12 +32,12 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 _ARITY_WORDS = {1: "1 argument", 2: "2 arguments", 3: "3 arguments"}
 
 
-@dataclass(frozen=True, slots=True)
-class Symbol:
-    """A bare word in lisp text (a field name, or a mistake in value position)."""
+class Symbol(NamedTuple):
+    """A bare word in lisp text (a field name, or a mistake in value position). A named tuple,
+    cheaper to make than a dataclass: the lexer makes one per bare word, and none reaches a tree."""
 
     text: str
-    span: Span
+    span: Span | None
 
 
 def describe(raw: object) -> str:

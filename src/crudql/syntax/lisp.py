@@ -25,7 +25,7 @@ from ..ast import And, Expr, ListValue, Literal, Not, Or, Predicate, Quantified,
 from ..errors import LimitError, QueryError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
 from ..limits import Limits
 from ..operators import ArgKind, lookup
-from .builder import SURROGATE, Symbol, build, describe, span_of
+from .builder import SURROGATE, Symbol, build, build_op, check_arity, describe, span_of, unknown_operator
 from .now import is_now, now_literal
 
 __all__ = ["lex_lisp", "parse_lisp"]
@@ -128,8 +128,8 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     tokens: list[_Tok] = []
     append = tokens.append
     # Open brackets: [char, start, literal items or None for a form, the arguments of a form
-    # not flushed yet (None once flushed, and for lists), (name, name span) of a form's
-    # operator, the name's span for a `(now ...)` value or None, where the HEAD token ends].
+    # not flushed yet (None once flushed, and for lists), a form's operator name, the name's
+    # span for a `(now ...)` value or None, where a form's HEAD token (and its name) ends].
     stack: list[list[Any]] = []
     items: list[Literal] | None = None  # the literals of the innermost open list
     args: list[Any] | None = None  # the waiting arguments of the innermost open form
@@ -186,7 +186,7 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
                 if args is not None:
                     _flush(stack[-1], append)
                 args = []
-                stack.append(["(", start, None, args, (word, Span(end - len(word), end)), None, end])
+                stack.append(["(", start, None, args, word, None, end])
                 continue
             if word is None and end < len(text) and text[end] in "([" and not _NOW_AHEAD.match(text, end):
                 # A form without an operator: the parser rejects the token, after the depth
@@ -248,22 +248,25 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
 
 def _flush(frame: list[Any], append: Any) -> None:
     """A form turns out to hold a form: its HEAD and waiting arguments become tokens."""
-    append(_Tok("HEAD", frame[4], frame[1], frame[6]))
+    word, end = frame[4], frame[6]
+    append(_Tok("HEAD", (word, Span(end - len(word), end)), frame[1], end))
     for value in frame[3]:
         span = value.span
         append(_Tok(_KIND_OF[type(value)], value, span.start, span.end))
     frame[3] = None
 
 
-def _flat_form(
-    head: tuple[str, Span], args: list[Any], start: int, head_end: int, end: int, tokens: list[_Tok]
-) -> Expr:
-    """The node of a form whose arguments are all atoms and lists."""
-    name, name_span = head
-    try:
-        return build(name, name_span, args, Span(start, end))
-    except UnknownOperatorError as exc:
-        raise _unquoted_list(exc, [*tokens, _Tok("HEAD", head, start, head_end)]) from None
+def _flat_form(word: str, args: list[Any], start: int, head_end: int, end: int, tokens: list[_Tok]) -> Expr:
+    """The node of a form whose arguments are all atoms and lists (what `build` does, with
+    the name's span made only for an error)."""
+    op = lookup(word)
+    if op is None:
+        name_span = Span(head_end - len(word), head_end)
+        error = unknown_operator(word, name_span)
+        raise _unquoted_list(error, [*tokens, _Tok("HEAD", (word, name_span), start, head_end)])
+    span = Span(start, end)
+    check_arity(op, len(args), span)
+    return build_op(op, args, span)
 
 
 def _atom(word: str, start: int, end: int) -> Literal | Symbol:
