@@ -122,14 +122,18 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     a parse. Token values are converted already (`Literal`, `Symbol`, `ListValue`, nodes).
 
     A form's arguments wait in its frame as converted values, without tokens, until a form
-    opens inside it (it is not flat then: its HEAD and arguments become tokens, "flushed") or
-    it closes (flat: its node is built from them).
+    opens inside it or it closes. Closing with none inside, it is flat: its node is built from
+    them. Once a form opens inside, its HEAD is a token, and each run of arguments between
+    its inner forms is one ITEMS token (value: the list of them), so that again the parser's
+    tokens are the brackets of forms and little else. Only inside forms: at the top level
+    every item stays its own token, for the parser to reject all but one.
     """
     tokens: list[_Tok] = []
     append = tokens.append
-    # Open brackets: [char, start, literal items or None for a form, the arguments of a form
-    # not flushed yet (None once flushed, and for lists), a form's operator name, the name's
-    # span for a `(now ...)` value or None, where a form's HEAD token (and its name) ends].
+    # Open brackets: [char, start, literal items or None for a form, a form's arguments not
+    # made tokens yet (None for lists and operator-less brackets), a form's operator name, the
+    # name's span for a `(now ...)` value or None, where a form's HEAD token (and its name)
+    # ends, whether a form holds a form].
     stack: list[list[Any]] = []
     items: list[Literal] | None = None  # the literals of the innermost open list
     args: list[Any] | None = None  # the waiting arguments of the innermost open form
@@ -173,20 +177,20 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             if kind == "lsqb":
                 items = []
                 args = None
-                stack.append(["[", start, items, None, None, None, 0])
+                stack.append(["[", start, items, None, None, None, 0, False])
                 continue
             end = m.end()
             if now_form:
                 # A value, not an operator: its arguments are collected like a list's items.
                 items = []
                 args = None
-                stack.append(["(", start, items, None, None, Span(end - len(word), end), 0])
+                stack.append(["(", start, items, None, None, Span(end - len(word), end), 0, False])
                 continue
             if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
                 if args is not None:
                     _flush(stack[-1], append)
                 args = []
-                stack.append(["(", start, None, args, word, None, end])
+                stack.append(["(", start, None, args, word, None, end, False])
                 continue
             if word is None and end < len(text) and text[end] in "([" and not _NOW_AHEAD.match(text, end):
                 # A form without an operator: the parser rejects the token, after the depth
@@ -194,12 +198,12 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
                 if args is not None:
                     _flush(stack[-1], append)
                 args = None
-                stack.append(["(", start, None, None, None, None, 0])
+                stack.append(["(", start, None, None, None, None, 0, True])
                 append(_Tok("LPAR", "(", start, start + 1))
                 continue
             items = []
             args = None
-            stack.append(["(", start, items, None, None, None, 0])
+            stack.append(["(", start, items, None, None, None, 0, False])
             if word is not None:  # the list's first literal
                 _list_item(items, _atom(word, end - len(word), end), limits)
             continue
@@ -207,7 +211,7 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             char = m.group()
             if not stack:
                 raise QuerySyntaxError(f"unmatched '{char}'", position=start)
-            opener, open_at, open_items, open_args, head, now_name, head_end = stack.pop()
+            opener, open_at, open_items, open_args, head, now_name, head_end, nested = stack.pop()
             if opener != _MATCHING[char]:
                 raise QuerySyntaxError(f"'{char}' does not match the '{opener}' at offset {open_at}", position=start)
             end = start + 1
@@ -215,9 +219,11 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
                 kind, value = "LITERAL", now_literal(open_items, Span(open_at, end))
             elif open_items is not None:
                 kind, value = "LIST", ListValue(tuple(open_items), Span(open_at, end))
-            elif open_args is not None:
+            elif not nested:
                 kind, value = "NODE", _flat_form(head, open_args, open_at, head_end, end, tokens)
             else:
+                if open_args:
+                    append(_items(open_args))
                 append(_Tok("RPAR", ")", start, end))
                 kind = ""
             if stack:
@@ -247,13 +253,19 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
 
 
 def _flush(frame: list[Any], append: Any) -> None:
-    """A form turns out to hold a form: its HEAD and waiting arguments become tokens."""
-    word, end = frame[4], frame[6]
-    append(_Tok("HEAD", (word, Span(end - len(word), end)), frame[1], end))
-    for value in frame[3]:
-        span = value.span
-        append(_Tok(_KIND_OF[type(value)], value, span.start, span.end))
-    frame[3] = None
+    """A form opens inside the form of `frame`: the form's HEAD (the first time) and its
+    waiting arguments become tokens."""
+    if not frame[7]:
+        word, end = frame[4], frame[6]
+        append(_Tok("HEAD", (word, Span(end - len(word), end)), frame[1], end))
+        frame[7] = True
+    if frame[3]:
+        append(_items(frame[3]))
+        frame[3] = []  # the next run
+
+
+def _items(values: list[Any]) -> _Tok:
+    return _Tok("ITEMS", values, values[0].span.start, values[-1].span.end)
 
 
 def _flat_form(word: str, args: list[Any], start: int, head_end: int, end: int, tokens: list[_Tok]) -> Expr:
@@ -315,10 +327,17 @@ class _LispTransformer(Transformer[Any, Any]):
         return _lisp_arg(children[0]) if children else None
 
     def args(self, c: list[Any]) -> list[Any]:
+        # Each child is a form's node, or an ITEMS token (a list of arguments).
         if len(c) == 1:
-            return [_lisp_arg(c[0])]
-        c[0].append(_lisp_arg(c[1]))
-        return c[0]  # type: ignore[no-any-return]
+            x = c[0]
+            return list(x.value) if type(x) is _Tok else [x]
+        out: list[Any] = c[0]
+        x = c[1]
+        if type(x) is _Tok:
+            out.extend(x.value)
+        else:
+            out.append(x)
+        return out
 
     def form(self, c: list[Any]) -> Expr:
         name, name_span = c[0].value
@@ -333,6 +352,7 @@ _TOKEN_WORDS = {
     "LITERAL": "a value",
     "LIST": "a list",
     "NODE": "an expression",
+    "ITEMS": "arguments",
     "$END": "the end of the query",
 }
 
@@ -401,7 +421,7 @@ def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
             if depth == 0:
                 count += 1
         elif depth == 0:
-            count += 1
+            count += len(t.value) if t.type == "ITEMS" else 1
         j -= 1
     if j < 0:
         return error
