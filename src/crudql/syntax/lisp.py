@@ -121,10 +121,11 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     token: the parser then sees only the nesting of forms, and its per-token cost is most of
     a parse. Token values are converted already (`Literal`, `Symbol`, `ListValue`, nodes).
 
-    A form's arguments wait in its frame as converted values, without tokens, until a form
-    opens inside it or it closes. Closing with none inside, it is flat: its node is built from
-    them. Once a form opens inside, its HEAD is a token, and each run of arguments between
-    its inner forms is one ITEMS token (value: the list of them), so that again the parser's
+    A form's arguments wait in its frame as converted values, without tokens. Closing with no
+    form inside, it is flat: its node is built from them. A form holding forms becomes tokens
+    only when it must, that is when it closes, or when a token must follow it (an inner form
+    holding forms closes, an operator-less '(' opens inside it): then its HEAD, and each run of
+    arguments that waited (atoms, lists, NODEs) as one ITEMS token, so that again the parser's
     tokens are the brackets of forms and little else. Only inside forms: at the top level
     every item stays its own token, for the parser to reject all but one.
     """
@@ -133,8 +134,9 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     # Open brackets: [char, start, literal items or None for a form, a form's arguments not
     # made tokens yet (None for lists and operator-less brackets), a form's operator name, the
     # name's span for a `(now ...)` value or None, where a form's HEAD token (and its name)
-    # ends, whether a form holds a form].
+    # ends, whether a form holds a form, whether its HEAD is a token yet].
     stack: list[list[Any]] = []
+    out = 0  # the frames at the bottom of the stack whose HEAD is a token
     items: list[Literal] | None = None  # the literals of the innermost open list
     args: list[Any] | None = None  # the waiting arguments of the innermost open form
     max_depth = limits.max_depth
@@ -177,33 +179,35 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             if kind == "lsqb":
                 items = []
                 args = None
-                stack.append(["[", start, items, None, None, None, 0, False])
+                stack.append(["[", start, items, None, None, None, 0, False, False])
                 continue
             end = m.end()
             if now_form:
                 # A value, not an operator: its arguments are collected like a list's items.
                 items = []
                 args = None
-                stack.append(["(", start, items, None, None, Span(end - len(word), end), 0, False])
+                stack.append(["(", start, items, None, None, Span(end - len(word), end), 0, False, False])
                 continue
             if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
                 if args is not None:
-                    _flush(stack[-1], append)
+                    stack[-1][7] = True  # the enclosing form holds a form: not flat
                 args = []
-                stack.append(["(", start, None, args, word, None, end, False])
+                stack.append(["(", start, None, args, word, None, end, False, False])
                 continue
             if word is None and end < len(text) and text[end] in "([" and not _NOW_AHEAD.match(text, end):
                 # A form without an operator: the parser rejects the token, after the depth
                 # limit has had its say (100,000 '(' is a limit error, not a syntax error).
                 if args is not None:
-                    _flush(stack[-1], append)
+                    stack[-1][7] = True
+                out = _emit(stack, out, append)
                 args = None
-                stack.append(["(", start, None, None, None, None, 0, True])
+                stack.append(["(", start, None, None, None, None, 0, True, True])
+                out += 1
                 append(_Tok("LPAR", "(", start, start + 1))
                 continue
             items = []
             args = None
-            stack.append(["(", start, items, None, None, None, 0, False])
+            stack.append(["(", start, items, None, None, None, 0, False, False])
             if word is not None:  # the list's first literal
                 _list_item(items, _atom(word, end - len(word), end), limits)
             continue
@@ -211,19 +215,29 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             char = m.group()
             if not stack:
                 raise QuerySyntaxError(f"unmatched '{char}'", position=start)
-            opener, open_at, open_items, open_args, head, now_name, head_end, nested = stack.pop()
+            opener, open_at, open_items, open_args, word, now_name, head_end, nested, head_out = stack.pop()
             if opener != _MATCHING[char]:
                 raise QuerySyntaxError(f"'{char}' does not match the '{opener}' at offset {open_at}", position=start)
+            out = min(out, len(stack))
             end = start + 1
             if now_name is not None:
                 kind, value = "LITERAL", now_literal(open_items, Span(open_at, end))
             elif open_items is not None:
                 kind, value = "LIST", ListValue(tuple(open_items), Span(open_at, end))
             elif not nested:
-                kind, value = "NODE", _flat_form(head, open_args, open_at, head_end, end, tokens)
+                try:
+                    kind, value = "NODE", _flat_form(word, open_args, open_at, head_end, end)
+                except UnknownOperatorError as exc:
+                    _emit(stack, out, append)  # the tokens before it, for the enclosing operator
+                    head = _Tok("HEAD", (word, Span(head_end - len(word), head_end)), open_at, head_end)
+                    raise _unquoted_list(exc, [*tokens, head]) from None
             else:
-                if open_args:
-                    append(_items(open_args))
+                out = _emit(stack, out, append)
+                if open_args is not None:  # a form, not an operator-less '('
+                    if not head_out:
+                        append(_Tok("HEAD", (word, Span(head_end - len(word), head_end)), open_at, head_end))
+                    if open_args:
+                        append(_items(open_args))
                 append(_Tok("RPAR", ")", start, end))
                 kind = ""
             if stack:
@@ -252,30 +266,34 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     return tokens
 
 
-def _flush(frame: list[Any], append: Any) -> None:
-    """A form opens inside the form of `frame`: the form's HEAD (the first time) and its
-    waiting arguments become tokens."""
-    if not frame[7]:
-        word, end = frame[4], frame[6]
-        append(_Tok("HEAD", (word, Span(end - len(word), end)), frame[1], end))
-        frame[7] = True
-    if frame[3]:
-        append(_items(frame[3]))
-        frame[3] = []  # the next run
+def _emit(stack: list[list[Any]], out: int, append: Any) -> int:
+    """Make tokens of the open forms, as a token must follow them: each one's HEAD (if not a
+    token yet) and the arguments waiting in it. `out`: how many frames at the bottom have
+    their HEAD out already (all but the last of them have no arguments waiting). Returns
+    the new count, all of them."""
+    for frame in stack[max(out - 1, 0) :]:
+        if frame[3] is None:
+            continue  # an operator-less '(': its token is out, nothing waits in it
+        if not frame[8]:
+            word, end = frame[4], frame[6]
+            append(_Tok("HEAD", (word, Span(end - len(word), end)), frame[1], end))
+            frame[8] = True
+        if frame[3]:
+            append(_items(frame[3]))
+            frame[3] = []  # the next run
+    return len(stack)
 
 
 def _items(values: list[Any]) -> _Tok:
     return _Tok("ITEMS", values, values[0].span.start, values[-1].span.end)
 
 
-def _flat_form(word: str, args: list[Any], start: int, head_end: int, end: int, tokens: list[_Tok]) -> Expr:
+def _flat_form(word: str, args: list[Any], start: int, head_end: int, end: int) -> Expr:
     """The node of a form whose arguments are all atoms and lists (what `build` does, with
-    the name's span made only for an error)."""
+    the name's span made only for an unknown operator)."""
     op = lookup(word)
     if op is None:
-        name_span = Span(head_end - len(word), head_end)
-        error = unknown_operator(word, name_span)
-        raise _unquoted_list(error, [*tokens, _Tok("HEAD", (word, name_span), start, head_end)])
+        raise unknown_operator(word, Span(head_end - len(word), head_end))
     span = Span(start, end)
     check_arity(op, len(args), span)
     return build_op(op, args, span)
@@ -327,16 +345,18 @@ class _LispTransformer(Transformer[Any, Any]):
         return _lisp_arg(children[0]) if children else None
 
     def args(self, c: list[Any]) -> list[Any]:
-        # Each child is a form's node, or an ITEMS token (a list of arguments).
+        # Each child is a form's node, or a token: ITEMS (a list of arguments) or one argument.
         if len(c) == 1:
+            out: list[Any] = []
             x = c[0]
-            return list(x.value) if type(x) is _Tok else [x]
-        out: list[Any] = c[0]
-        x = c[1]
-        if type(x) is _Tok:
+        else:
+            out, x = c
+        if type(x) is not _Tok:
+            out.append(x)
+        elif x.type == "ITEMS":
             out.extend(x.value)
         else:
-            out.append(x)
+            out.append(x.value)
         return out
 
     def form(self, c: list[Any]) -> Expr:
