@@ -19,10 +19,12 @@ from ..operators import ArgKind, Form, Operator, lookup, suggest_operator
 __all__ = [
     "SURROGATE",
     "Symbol",
+    "as_value",
     "build",
     "build_op",
     "check_arity",
     "describe",
+    "field_segments",
     "parse_field_path",
     "span_of",
     "unknown_operator",
@@ -67,9 +69,14 @@ _SEGMENTS_MAX = 4096
 
 def parse_field_path(text: str, span: Span | None = None) -> Field:
     """A dotted path (`info.companyName`, `accounts.*.industry`) as a `Field`."""
+    return Field(field_segments(text, span), span)
+
+
+def field_segments(text: str, span: Span | None = None) -> tuple[str, ...]:
+    """The segments of a dotted path; a syntax error pointing at `span` when it is not one."""
     segments = _SEGMENTS.get(text)
     if segments is not None:
-        return Field(segments, span)
+        return segments
     segments = tuple(text.split("."))
     if not text.isascii() and SURROGATE.search(text):
         raise QuerySyntaxError.at("invalid field path: unpaired UTF-16 surrogate", span)
@@ -79,7 +86,7 @@ def parse_field_path(text: str, span: Span | None = None) -> Field:
         raise QuerySyntaxError.at(f"invalid field path '{text}': '*' cannot be the first segment", span)
     if len(_SEGMENTS) < _SEGMENTS_MAX:
         _SEGMENTS[text] = segments
-    return Field(segments, span)
+    return segments
 
 
 def _as_field(raw: object, op: Operator) -> Field:
@@ -94,6 +101,11 @@ def _as_field(raw: object, op: Operator) -> Field:
     raise QuerySyntaxError.at(
         f"'{op.name}' expects a field name as its first argument, found {describe(raw)}", span_of(raw)
     )
+
+
+def as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:
+    """A value argument of `op` (of kind `kind`), or the syntax error that it is not one."""
+    return _as_value(raw, op, kind)
 
 
 def _as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:

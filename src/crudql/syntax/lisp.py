@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from lark import Lark, Transformer
 from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
@@ -24,11 +24,11 @@ from lark.lexer import Lexer
 from ..ast import And, Expr, ListValue, Literal, Not, Or, Predicate, Quantified, Span
 from ..errors import LimitError, QueryError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
 from ..limits import Limits
-from ..operators import ArgKind, lookup
+from ..operators import OPERATORS, ArgKind, Form, Operator, lookup
 from .builder import SURROGATE, Symbol, build, build_op, check_arity, describe, span_of, unknown_operator
 from .now import is_now, now_literal
 
-__all__ = ["lex_lisp", "parse_lisp"]
+__all__ = ["FormCheck", "NotChecked", "lex_lisp", "parse_lisp"]
 
 _LISP_TOKEN = re.compile(
     r"""
@@ -49,6 +49,7 @@ _NOW_AHEAD = re.compile(r"\((?:\s|;[^\n]*(?:\n|\Z))*now(?=[\s()\[\]\";]|\Z)", re
 _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
 _STRING_DECODER = json.JSONDecoder(strict=False)
 _MATCHING = {")": "(", "]": "["}
+_QUANTIFIERS = frozenset(name.lower() for op in OPERATORS if op.form is Form.QUANTIFIED for name in op.names)
 _KIND_OF: dict[type, str] = {Literal: "LITERAL", Symbol: "SYMBOL", ListValue: "LIST"}
 _KIND_OF.update(dict.fromkeys((And, Or, Not, Predicate, Quantified), "NODE"))
 
@@ -111,7 +112,27 @@ def _number(text: str, start: int) -> int | float:
     return value
 
 
-def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
+class NotChecked(Exception):
+    """Raised by a `FormCheck` that finds a mistake, or a limit reached: the one-pass check
+    gives up, and the caller parses and checks the reference way, which reports it."""
+
+
+class FormCheck(Protocol):
+    """A schema check made as the forms are built (`crudql.lisp_onepass` has one): the syntax
+    knows no schema. `outside`: no quantifier is open around the form, so its paths start at
+    the schema's root; inside one, the form stays unchecked (the quantifier's check covers
+    it). Either method may raise `NotChecked`; a syntax error it raises is the parse's own."""
+
+    def flat(self, op: Operator, args: list[Any], span: Span, outside: bool) -> Expr:
+        """The node of a form with no form inside (arity checked), checked when `outside`."""
+        ...
+
+    def nested(self, node: Expr, outside: bool) -> Expr:
+        """A node built from a form's checked (or, inside a quantifier, unchecked) arguments."""
+        ...
+
+
+def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[_Tok]:
     """The tokens of `text`, with brackets, depth and list lengths already checked.
 
     A '(' and the operator after it are one HEAD token (value: the name and its span). A
@@ -128,14 +149,19 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     arguments that waited (atoms, lists, NODEs) as one ITEMS token, so that again the parser's
     tokens are the brackets of forms and little else. Only inside forms: at the top level
     every item stays its own token, for the parser to reject all but one.
+
+    With a `check`, forms are checked as they are built (see `FormCheck`): HEAD tokens carry
+    it, for the parser's `form` rule.
     """
     tokens: list[_Tok] = []
     append = tokens.append
     # Open brackets: [char, start, literal items or None for a form, a form's arguments not
     # made tokens yet (None for lists and operator-less brackets), a form's operator name, the
     # name's span for a `(now ...)` value or None, where a form's HEAD token (and its name)
-    # ends, whether a form holds a form, whether its HEAD is a token yet].
+    # ends, whether a form holds a form, whether its HEAD is a token yet, whether no quantifier
+    # is open around it, whether it is one].
     stack: list[list[Any]] = []
+    inside = 0  # open quantifier forms, when checking
     out = 0  # the frames at the bottom of the stack whose HEAD is a token
     items: list[Literal] | None = None  # the literals of the innermost open list
     args: list[Any] | None = None  # the waiting arguments of the innermost open form
@@ -179,35 +205,38 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             if kind == "lsqb":
                 items = []
                 args = None
-                stack.append(["[", start, items, None, None, None, 0, False, False])
+                stack.append(["[", start, items, None, None, None, 0, False, False, False, False])
                 continue
             end = m.end()
             if now_form:
                 # A value, not an operator: its arguments are collected like a list's items.
                 items = []
                 args = None
-                stack.append(["(", start, items, None, None, Span(end - len(word), end), 0, False, False])
+                stack.append(["(", start, items, None, None, Span(end - len(word), end), 0, False, False, False, False])
                 continue
             if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
                 if args is not None:
                     stack[-1][7] = True  # the enclosing form holds a form: not flat
                 args = []
-                stack.append(["(", start, None, args, word, None, end, False, False])
+                quantifier = check is not None and word.lower() in _QUANTIFIERS
+                stack.append(["(", start, None, args, word, None, end, False, False, inside == 0, quantifier])
+                if quantifier:
+                    inside += 1
                 continue
             if word is None and end < len(text) and text[end] in "([" and not _NOW_AHEAD.match(text, end):
                 # A form without an operator: the parser rejects the token, after the depth
                 # limit has had its say (100,000 '(' is a limit error, not a syntax error).
                 if args is not None:
                     stack[-1][7] = True
-                out = _emit(stack, out, append)
+                out = _emit(stack, out, append, check)
                 args = None
-                stack.append(["(", start, None, None, None, None, 0, True, True])
+                stack.append(["(", start, None, None, None, None, 0, True, True, False, False])
                 out += 1
                 append(_Tok("LPAR", "(", start, start + 1))
                 continue
             items = []
             args = None
-            stack.append(["(", start, items, None, None, None, 0, False, False])
+            stack.append(["(", start, items, None, None, None, 0, False, False, False, False])
             if word is not None:  # the list's first literal
                 _list_item(items, _atom(word, end - len(word), end), limits)
             continue
@@ -215,10 +244,13 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
             char = m.group()
             if not stack:
                 raise QuerySyntaxError(f"unmatched '{char}'", position=start)
-            opener, open_at, open_items, open_args, word, now_name, head_end, nested, head_out = stack.pop()
+            frame = stack.pop()
+            opener, open_at, open_items, open_args, word, now_name, head_end, nested, head_out, outside, q = frame
             if opener != _MATCHING[char]:
                 raise QuerySyntaxError(f"'{char}' does not match the '{opener}' at offset {open_at}", position=start)
             out = min(out, len(stack))
+            if q:
+                inside -= 1
             end = start + 1
             if now_name is not None:
                 kind, value = "LITERAL", now_literal(open_items, Span(open_at, end))
@@ -226,16 +258,15 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
                 kind, value = "LIST", ListValue(tuple(open_items), Span(open_at, end))
             elif not nested:
                 try:
-                    kind, value = "NODE", _flat_form(word, open_args, open_at, head_end, end)
+                    kind, value = "NODE", _flat_form(word, open_args, open_at, head_end, end, check, outside)
                 except UnknownOperatorError as exc:
-                    _emit(stack, out, append)  # the tokens before it, for the enclosing operator
-                    head = _Tok("HEAD", (word, Span(head_end - len(word), head_end)), open_at, head_end)
-                    raise _unquoted_list(exc, [*tokens, head]) from None
+                    _emit(stack, out, append, check)  # the tokens before it, for the enclosing operator
+                    raise _unquoted_list(exc, [*tokens, _head(frame, check)]) from None
             else:
-                out = _emit(stack, out, append)
+                out = _emit(stack, out, append, check)
                 if open_args is not None:  # a form, not an operator-less '('
                     if not head_out:
-                        append(_Tok("HEAD", (word, Span(head_end - len(word), head_end)), open_at, head_end))
+                        append(_head(frame, check))
                     if open_args:
                         append(_items(open_args))
                 append(_Tok("RPAR", ")", start, end))
@@ -266,7 +297,7 @@ def lex_lisp(text: str, limits: Limits) -> list[_Tok]:
     return tokens
 
 
-def _emit(stack: list[list[Any]], out: int, append: Any) -> int:
+def _emit(stack: list[list[Any]], out: int, append: Any, check: FormCheck | None) -> int:
     """Make tokens of the open forms, as a token must follow them: each one's HEAD (if not a
     token yet) and the arguments waiting in it. `out`: how many frames at the bottom have
     their HEAD out already (all but the last of them have no arguments waiting). Returns
@@ -275,8 +306,7 @@ def _emit(stack: list[list[Any]], out: int, append: Any) -> int:
         if frame[3] is None:
             continue  # an operator-less '(': its token is out, nothing waits in it
         if not frame[8]:
-            word, end = frame[4], frame[6]
-            append(_Tok("HEAD", (word, Span(end - len(word), end)), frame[1], end))
+            append(_head(frame, check))
             frame[8] = True
         if frame[3]:
             append(_items(frame[3]))
@@ -284,11 +314,19 @@ def _emit(stack: list[list[Any]], out: int, append: Any) -> int:
     return len(stack)
 
 
+def _head(frame: list[Any], check: FormCheck | None) -> _Tok:
+    """The HEAD token of a form's frame: value (name, its span, the check, whether outside)."""
+    word, end = frame[4], frame[6]
+    return _Tok("HEAD", (word, Span(end - len(word), end), check, frame[9]), frame[1], end)
+
+
 def _items(values: list[Any]) -> _Tok:
     return _Tok("ITEMS", values, values[0].span.start, values[-1].span.end)
 
 
-def _flat_form(word: str, args: list[Any], start: int, head_end: int, end: int) -> Expr:
+def _flat_form(
+    word: str, args: list[Any], start: int, head_end: int, end: int, check: FormCheck | None, outside: bool
+) -> Expr:
     """The node of a form whose arguments are all atoms and lists (what `build` does, with
     the name's span made only for an unknown operator)."""
     op = lookup(word)
@@ -296,7 +334,7 @@ def _flat_form(word: str, args: list[Any], start: int, head_end: int, end: int) 
         raise unknown_operator(word, Span(head_end - len(word), head_end))
     span = Span(start, end)
     check_arity(op, len(args), span)
-    return build_op(op, args, span)
+    return build_op(op, args, span) if check is None else check.flat(op, args, span, outside)
 
 
 def _atom(word: str, start: int, end: int) -> Literal | Symbol:
@@ -360,8 +398,9 @@ class _LispTransformer(Transformer[Any, Any]):
         return out
 
     def form(self, c: list[Any]) -> Expr:
-        name, name_span = c[0].value
-        return build(name, name_span, c[1] if len(c) == 3 else [], Span(c[0].start_pos, c[-1].end_pos))
+        name, name_span, check, outside = c[0].value
+        node = build(name, name_span, c[1] if len(c) == 3 else [], Span(c[0].start_pos, c[-1].end_pos))
+        return node if check is None else check.nested(node, outside)
 
 
 _TOKEN_WORDS = {
@@ -457,9 +496,10 @@ def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
     )
 
 
-def parse_lisp(text: str, limits: Limits) -> Expr | None:
-    """The tree of a lisp filter (unchecked), or None for blank text."""
-    tokens = lex_lisp(text, limits)
+def parse_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> Expr | None:
+    """The tree of a lisp filter, or None for blank text: unchecked, or checked as it is built
+    by `check` (which may give up: `NotChecked`)."""
+    tokens = lex_lisp(text, limits, check)
     if not tokens:
         return None
     try:
@@ -469,6 +509,8 @@ def parse_lisp(text: str, limits: Limits) -> Expr | None:
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
             raise _unquoted_list(exc.orig_exc, tokens) from None
+        if isinstance(exc.orig_exc, NotChecked):
+            raise exc.orig_exc from None
         raise
     except UnexpectedInput as exc:
         raise _lisp_syntax_error(exc, tokens, text) from None
