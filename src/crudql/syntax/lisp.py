@@ -30,20 +30,26 @@ from .now import is_now, now_literal
 
 __all__ = ["FormCheck", "NotChecked", "lex_lisp", "parse_lisp"]
 
+# Each match: the blanks and comments before a token, then the token (none at the end of the
+# text, where the match is empty or blank). Whatever follows the blanks, one alternative
+# matches, so the engine never backtracks into them.
 _LISP_TOKEN = re.compile(
     r"""
-    (?P<ws>\s+|;[^\n]*)
-    |(?P<lpar>\((?:\s|;[^\n]*(?:\n|\Z))*(?P<head>[^\s()\[\]";]+)?)
-    |(?P<lsqb>\[)
-    |(?P<close>[)\]])
-    |(?P<string>"(?:[^"\\]|\\.)*")
+    (?:\s|;[^\n]*)*
+    (?:
+     (?P<lpar>\((?:\s|;[^\n]*(?:\n|\Z))*(?P<head>[^\s()\[\]";]+)?)
     |(?P<atom>[^\s()\[\]";]+)
+    |(?P<string>"(?:[^"\\]|\\.)*")
+    |(?P<close>[)\]])
+    |(?P<lsqb>\[)
     |(?P<bad>")
-    """,
+    |\Z
+    )""",
     re.VERBOSE | re.DOTALL,
 )
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:(\.[0-9]+)?([eE][+-]?[0-9]+)?)\Z")
 _LOOKS_NUMERIC = re.compile(r"[+-]?\.?[0-9]")
+_NUMERIC_FIRST = frozenset("+-.0123456789")  # what a word `_LOOKS_NUMERIC` starts with
 # A `(now ...)` value ahead: a '(' before it opens a list of values, not a form.
 _NOW_AHEAD = re.compile(r"\((?:\s|;[^\n]*(?:\n|\Z))*now(?=[\s()\[\]\";]|\Z)", re.IGNORECASE)
 _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
@@ -168,15 +174,15 @@ def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[
     max_depth = limits.max_depth
     for m in _LISP_TOKEN.finditer(text):
         kind = m.lastgroup
-        if kind == "ws":
-            continue
-        start = m.start()
+        if kind is None:
+            continue  # the end of the text
+        start = m.start(kind)
         if kind == "atom" or kind == "string":
             end = m.end()
             if kind == "string":
-                value: Any = Literal(_decode_string(m.group(), start), Span(start, end))
+                value: Any = Literal(_decode_string(m.group(kind), start), Span(start, end))
             else:
-                value = _atom(m.group(), start, end)
+                value = _atom(m.group(kind), start, end)
             if items is not None:
                 if stack[-1][5] is not None and type(value) is Symbol:
                     raise QuerySyntaxError(
@@ -214,7 +220,11 @@ def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[
                 args = None
                 stack.append(["(", start, items, None, None, Span(end - len(word), end), 0, False, False, False, False])
                 continue
-            if word is not None and word not in _KEYWORDS and not _LOOKS_NUMERIC.match(word):
+            if (
+                word is not None
+                and word not in _KEYWORDS
+                and not (word[0] in _NUMERIC_FIRST and _LOOKS_NUMERIC.match(word))
+            ):
                 if args is not None:
                     stack[-1][7] = True  # the enclosing form holds a form: not flat
                 args = []
@@ -241,7 +251,7 @@ def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[
                 _list_item(items, _atom(word, end - len(word), end), limits)
             continue
         if kind == "close":
-            char = m.group()
+            char = m.group(kind)
             if not stack:
                 raise QuerySyntaxError(f"unmatched '{char}'", position=start)
             frame = stack.pop()
@@ -340,7 +350,7 @@ def _flat_form(
 def _atom(word: str, start: int, end: int) -> Literal | Symbol:
     if word in _KEYWORDS:
         return Literal(_KEYWORDS[word], Span(start, end))
-    if _LOOKS_NUMERIC.match(word):
+    if word[0] in _NUMERIC_FIRST and _LOOKS_NUMERIC.match(word):
         return Literal(_number(word, start), Span(start, end))
     return Symbol(word, Span(start, end))
 
