@@ -257,7 +257,10 @@ def coerce_arg(arg: Literal | ListValue, prepared: Prepared, f: Field) -> Litera
     if isinstance(arg, ListValue):
         # null in an `in` list matches missing or null; elsewhere lists hold values only.
         allow_null = prepared.op.null_in_list
-        return ListValue(tuple([coerce(item, prepared, f, allow_null) for item in arg.items]), arg.span)
+        items = tuple([coerce(item, prepared, f, allow_null) for item in arg.items])
+        if all(new is old for new, old in zip(items, arg.items)):
+            return arg  # nothing coerced: the same list
+        return ListValue(items, arg.span)
     return coerce(arg, prepared, f, prepared.op.null_value)
 
 

@@ -179,10 +179,16 @@ def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[
         start = m.start(kind)
         if kind == "atom" or kind == "string":
             end = m.end()
+            raw = m.group(kind)
             if kind == "string":
-                value: Any = Literal(_decode_string(m.group(kind), start), Span(start, end))
+                if "\\" not in raw and raw.isascii():  # the common case of `_decode_string`
+                    value: Any = Literal(raw[1:-1], Span(start, end))
+                else:
+                    value = Literal(_decode_string(raw, start), Span(start, end))
+            elif raw[0] not in _NUMERIC_FIRST and raw not in _KEYWORDS:  # the common case of `_atom`
+                value = Symbol(raw, Span(start, end))
             else:
-                value = _atom(m.group(kind), start, end)
+                value = _atom(raw, start, end)
             if items is not None:
                 if stack[-1][5] is not None and type(value) is Symbol:
                     raise QuerySyntaxError(
@@ -506,6 +512,33 @@ def _unquoted_list(error: QueryError, tokens: list[_Tok]) -> QueryError:
     )
 
 
+class _Feed:
+    """Tokens for Lark's LALR parser, called directly (`_lalr`): what its `lex` hands over."""
+
+    __slots__ = ("tokens",)
+
+    def __init__(self, tokens: list[_Tok]) -> None:
+        self.tokens = tokens
+
+    def lex(self, state: Any) -> Iterator[_Tok]:
+        return iter(self.tokens)
+
+
+@cache
+def _lalr() -> Any:
+    """The LALR parser inside `_lisp_parser()`, called without the front end that `Lark.parse`
+    goes through for text (a few microseconds a parse); None where this Lark has none."""
+    inner = getattr(getattr(getattr(_lisp_parser(), "parser", None), "parser", None), "parser", None)
+    return inner if callable(getattr(inner, "parse", None)) else None
+
+
+def _parse_tokens(tokens: list[_Tok]) -> Any:
+    lalr = _lalr()
+    if lalr is None:
+        return _lisp_parser().parse(tokens)  # type: ignore[arg-type]
+    return lalr.parse(_Feed(tokens), "start")
+
+
 def parse_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> Expr | None:
     """The tree of a lisp filter, or None for blank text: unchecked, or checked as it is built
     by `check` (which may give up: `NotChecked`)."""
@@ -513,7 +546,7 @@ def parse_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> Exp
     if not tokens:
         return None
     try:
-        result = _lisp_parser().parse(tokens)  # type: ignore[arg-type]
+        result = _parse_tokens(tokens)
     except UnknownOperatorError as exc:
         raise _unquoted_list(exc, tokens) from None
     except VisitError as exc:
