@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ast import Expr, Field, Literal, Predicate, Quantified, Span
-from .check.checker import check_filter, coerce_arg, prepare_predicate
+from .check.checker import check_filter, coerce, coerce_arg, prepare_predicate
 from .check.schema import Schema
 from .errors import QueryError
 from .limits import Limits
@@ -55,13 +55,18 @@ class LispCheck:
             raw = args[0]
             path = field_segments(raw.text, raw.span)  # a syntax error is the parse's
             value = as_value(args[1], op, op.args[1])  # and so is this one
-            self._bound(path)
-            null = op.null_value and type(value) is Literal and value.value is None
+            self.count += 1
+            if self.count > self.max_predicates or len(path) > self.max_segments:
+                raise NotChecked  # `check_cost` decides
+            literal = type(value) is Literal
+            null = literal and op.null_value and value.value is None  # type: ignore[union-attr]
             try:
                 prepared = prepare_predicate(op, op.name, path, raw.span, self.schema, None, null)
                 if prepared is not None:  # else a '*' path: the checker rewrites it
                     checked = prepared.field
                     f = Field(checked.path, raw.span, checked.type, checked.json_path, checked.keyed)
+                    if literal:
+                        return Predicate(op.name, f, (coerce(value, prepared, f, op.null_value),), span)  # type: ignore[arg-type]
                     return Predicate(op.name, f, (coerce_arg(value, prepared, f),), span)
             except QueryError:
                 raise NotChecked from None

@@ -105,10 +105,6 @@ def _as_field(raw: object, op: Operator) -> Field:
 
 def as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:
     """A value argument of `op` (of kind `kind`), or the syntax error that it is not one."""
-    return _as_value(raw, op, kind)
-
-
-def _as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:
     if kind is ArgKind.VALUE and type(raw) is Literal and (raw.value is not None or op.null_value):
         return raw  # the common case, first
     span = span_of(raw)
@@ -162,8 +158,8 @@ def build_op(op: Operator, args: list[Any], span: Span | None) -> Expr:
     if form is Form.PREDICATE:
         field = _as_field(args[0], op)
         if len(args) == 2:  # (op field value): most predicates
-            return Predicate(op.name, field, (_as_value(args[1], op, op.args[1]),), span)
-        values = tuple([_as_value(a, op, k) for a, k in zip(args[1:], op.args[1:])])
+            return Predicate(op.name, field, (as_value(args[1], op, op.args[1]),), span)
+        values = tuple([as_value(a, op, k) for a, k in zip(args[1:], op.args[1:])])
         return Predicate(op.name, field, values, span)
     if form is Form.AND:
         return And(tuple(_as_expr(a, op) for a in args), span)
