@@ -87,14 +87,15 @@ class Now:
 _C = TypeVar("_C", bound=type)
 
 
-def _fast_init(cls: _C) -> _C:
+def _fast_init(cls: _C, post: str = "", env: dict[str, Any] | None = None) -> _C:
     """Give a frozen, slotted dataclass an `__init__` that stores each field through its slot's
     descriptor, where the generated one calls `object.__setattr__` per field (to get past the
     frozen `__setattr__`): the same object, made in about 60% of the time, and a parse makes
-    dozens of nodes. The parameters are the generated ones (checked here, at import)."""
+    dozens of nodes. The parameters are the generated ones (checked here, at import). `post`:
+    a line doing what `__post_init__` does, inline (names from `env`)."""
     generated = cls.__init__  # type: ignore[misc]
     fields = [f for f in dataclasses.fields(cls) if f.init]
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = dict(env or {})
     params = []
     for f in fields:
         if f.default_factory is not dataclasses.MISSING or f.kw_only:
@@ -106,7 +107,9 @@ def _fast_init(cls: _C) -> _C:
             namespace[f"_default_{f.name}"] = f.default
             params.append(f"{f.name}=_default_{f.name}")
     body = [f"    _set_{f.name}(self, {f.name})" for f in fields]
-    if hasattr(cls, "__post_init__"):
+    if post:
+        body.append(f"    {post}")
+    elif hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
     exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["    pass"]), namespace)
     init = namespace["__init__"]
@@ -206,7 +209,6 @@ def _type_tag(value: object) -> str:
     raise TypeError(f"not a crudql literal: {value!r}")
 
 
-@_fast_init
 @dataclass(frozen=True, slots=True)
 class Literal:
     """A scalar value. `tag` keeps `true`, `1` and `1.0` apart, which Python's `==` would not.
@@ -221,6 +223,11 @@ class Literal:
 
 
 _set_tag = Literal.__dict__["tag"].__set__
+_fast_init(
+    Literal,
+    post="_set_tag(self, _TAGS.get(type(value)) or _type_tag(value))",
+    env={"_set_tag": _set_tag, "_TAGS": _TAGS, "_type_tag": _type_tag},
+)
 
 
 @_fast_init

@@ -162,9 +162,9 @@ def build_op(op: Operator, args: list[Any], span: Span | None) -> Expr:
         values = tuple([as_value(a, op, k) for a, k in zip(args[1:], op.args[1:])])
         return Predicate(op.name, field, values, span)
     if form is Form.AND:
-        return And(tuple(_as_expr(a, op) for a in args), span)
+        return And(tuple([_as_expr(a, op) for a in args]), span)
     if form is Form.OR:
-        return Or(tuple(_as_expr(a, op) for a in args), span)
+        return Or(tuple([_as_expr(a, op) for a in args]), span)
     if form is Form.NOT:
         return Not(_as_expr(args[0], op), span)
     return Quantified(op.name, _as_field(args[0], op), _as_expr(args[1], op), span)

@@ -56,6 +56,7 @@ _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
 _STRING_DECODER = json.JSONDecoder(strict=False)
 _MATCHING = {")": "(", "]": "["}
 _QUANTIFIERS = frozenset(name.lower() for op in OPERATORS if op.form is Form.QUANTIFIED for name in op.names)
+_QUANTIFIER_LENGTHS = frozenset(len(name) for name in _QUANTIFIERS)
 _KIND_OF: dict[type, str] = {Literal: "LITERAL", Symbol: "SYMBOL", ListValue: "LIST"}
 _KIND_OF.update(dict.fromkeys((And, Or, Not, Predicate, Quantified), "NODE"))
 
@@ -176,9 +177,8 @@ def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[
         kind = m.lastgroup
         if kind is None:
             continue  # the end of the text
-        start = m.start(kind)
+        start, end = m.span(kind)
         if kind == "atom" or kind == "string":
-            end = m.end()
             raw = m.group(kind)
             if kind == "string":
                 if "\\" not in raw and raw.isascii():  # the common case of `_decode_string`
@@ -219,7 +219,6 @@ def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[
                 args = None
                 stack.append(["[", start, items, None, None, None, 0, False, False, False, False])
                 continue
-            end = m.end()
             if now_form:
                 # A value, not an operator: its arguments are collected like a list's items.
                 items = []
@@ -234,7 +233,7 @@ def lex_lisp(text: str, limits: Limits, check: FormCheck | None = None) -> list[
                 if args is not None:
                     stack[-1][7] = True  # the enclosing form holds a form: not flat
                 args = []
-                quantifier = check is not None and word.lower() in _QUANTIFIERS
+                quantifier = check is not None and len(word) in _QUANTIFIER_LENGTHS and word.lower() in _QUANTIFIERS
                 stack.append(["(", start, None, args, word, None, end, False, False, inside == 0, quantifier])
                 if quantifier:
                     inside += 1
