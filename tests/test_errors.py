@@ -80,6 +80,7 @@ TABLE: list[Bad] = [
     Bad('(ilike name "%\\\\\\\\\\\\")', "syntax", 12, 1, 13, checked=False),
     Bad('(= a 1) (= b 2)', "syntax", 8, 1, 9, checked=False),
     Bad('((= a 1))', "syntax", 1, 1, 2, checked=False),
+    Bad("(and ((= a 1)))", "syntax", 6, 1, 7, checked=False, says="operator name after '('"),
     Bad('(= 1 1)', "syntax", 3, 1, 4, checked=False),
     Bad('(= a.. 1)', "syntax", 3, 1, 4, checked=False),
     Bad('(and (= a 1) 5)', "syntax", 13, 1, 14, checked=False),

@@ -14,9 +14,11 @@ from .cache import WeightedLRU, text_weight
 from .check.checker import check_filter, check_sort
 from .check.schema import Schema
 from .errors import QueryError, SortError
+from .json_onepass import parse_json_onepass
 from .limits import DEFAULT_LIMITS, Limits, check_cost, check_length
+from .lisp_onepass import LispCheck
 from .syntax.json_filter import parse_json_filter
-from .syntax.lisp import parse_lisp
+from .syntax.lisp import NotChecked, parse_lisp
 from .syntax.sort import SORT_STYLES, parse_sort_text
 
 if TYPE_CHECKING:
@@ -89,7 +91,18 @@ def parse_filter_uncached(text: Any, style: str, schema: Schema | None, limits: 
         if isinstance(text, str):
             check_length(text, limits)
         if style == "json":
+            if isinstance(text, str):
+                # One walk, decode to checked tree; None: not taken, so the reference path
+                # (convert, bound the cost, check) decides and reports any mistake.
+                expr = parse_json_onepass(text, schema, limits)
+                if expr is not None:
+                    return expr
             return parse_json_filter(text, limits, check)
+        if schema is not None:
+            try:  # checked as it is built; on any mistake, the reference way below decides
+                return parse_lisp(text, limits, LispCheck(schema, limits))
+            except NotChecked:
+                pass
         expr = parse_lisp(text, limits)
         return None if expr is None else check(expr)
     except QueryError as exc:

@@ -11,17 +11,29 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ..ast import And, Expr, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified, SortKey, Span
 from ..errors import NotAllowedError, QueryError, QueryTypeError, SortError
 from ..fieldtypes import ANY_TYPE, ORDERED_KINDS, TEXT_KINDS, FieldType, Kind
-from ..operators import Operator, lookup
+from ..operators import BY_CANONICAL, Operator, lookup
 from ..values import parse_datetime
 from .policy import Policy
 from .schema import ResolvedPath, Schema, dotted
 
-__all__ = ["INT64_MAX", "INT64_MIN", "check_filter", "check_sort"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "Prepared",
+    "check_filter",
+    "check_sort",
+    "coerce",
+    "coerce_arg",
+    "prepare_predicate",
+    "quantified_field",
+    "resolve_allowed",
+]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -33,6 +45,21 @@ def check_filter(expr: Expr, schema: Schema) -> Expr:
 
 def _check(expr: Expr, schema: Schema, base: Policy | None) -> Expr:
     """`base`: the policy paths start with (inside `any`, the array's), None for the schema's."""
+    t = type(expr)
+    if t is Predicate:
+        return _check_predicate(expr, schema, base)  # type: ignore[arg-type]
+    if t is And:
+        return And(tuple([_check(c, schema, base) for c in expr.children]), expr.span)  # type: ignore[union-attr]
+    if t is Or:
+        return Or(tuple([_check(c, schema, base) for c in expr.children]), expr.span)  # type: ignore[union-attr]
+    if t is Not:
+        return Not(_check(expr.child, schema, base), expr.span)  # type: ignore[union-attr]
+    if t is Quantified:
+        return _check_quantified(expr, schema, base)  # type: ignore[arg-type]
+    return _check_subclass(expr, schema, base)
+
+
+def _check_subclass(expr: Expr, schema: Schema, base: Policy | None) -> Expr:
     if isinstance(expr, And):
         return And(tuple(_check(c, schema, base) for c in expr.children), expr.span)
     if isinstance(expr, Or):
@@ -48,15 +75,21 @@ def _check(expr: Expr, schema: Schema, base: Policy | None) -> Expr:
 
 def _resolve(expr: Predicate | Quantified, schema: Schema, base: Policy | None) -> ResolvedPath:
     """The node's field resolved; a `NotAllowedError` when its policy forbids the operator."""
-    r = schema.resolve(expr.field.path, expr.field.span, base)
-    where = dotted(r.path)
+    return resolve_allowed(expr.op, expr.field.path, expr.field.span, schema, base)
+
+
+def resolve_allowed(
+    op: str, path: tuple[str, ...], span: Span | None, schema: Schema, base: Policy | None
+) -> ResolvedPath:
+    """`path` resolved; a `NotAllowedError` when its policy forbids the operator `op`."""
+    r = schema.resolve(path, span, base)
     if not r.policy.filter:
-        raise NotAllowedError.at(f"'{where}' cannot be filtered", expr.field.span)
-    if not r.policy.allows(expr.op):
+        raise NotAllowedError.at(f"'{dotted(r.path)}' cannot be filtered", span)
+    if not r.policy.allows(op):
         allowed = r.policy.allowed_text()
         raise NotAllowedError.at(
-            f"'{expr.op}' is not allowed on '{where}'; " + (f"allowed: {allowed}" if allowed else "no operator is"),
-            expr.field.span,
+            f"'{op}' is not allowed on '{dotted(r.path)}'; " + (f"allowed: {allowed}" if allowed else "no operator is"),
+            span,
         )
     return r
 
@@ -84,25 +117,77 @@ def _check_quantified(expr: Quantified, schema: Schema, base: Policy | None) -> 
         outer, rest = split
         inner = Quantified(expr.op, rest, expr.condition, expr.span)
         return _check_quantified(Quantified("any", outer, inner, expr.span), schema, base)
-    f = _field(r, expr.field.span)
+    f, element = quantified_field(expr.op, r, expr.field.span, schema)
+    return Quantified(expr.op, f, _check(expr.condition, element, r.policy), expr.span)
+
+
+def quantified_field(op: str, r: ResolvedPath, span: Span | None, schema: Schema) -> tuple[Field, Schema]:
+    """The checked field of `(any|all path ...)` (`r`: the path resolved, without '*') and the
+    schema of its elements, where the condition's paths start (with the policy `r.policy`)."""
+    f = _field(r, span)
     if not r.type.is_object_array:
         raise QueryTypeError.at(
-            f"'{expr.op}' needs an array of objects, but '{f.dotted}' is {_a(r.type.describe())}"
+            f"'{op}' needs an array of objects, but '{f.dotted}' is {_a(r.type.describe())}"
             + ("; use has-any or has-all" if r.type.kind is Kind.ARRAY else ""),
-            expr.field.span,
+            span,
         )
     assert r.type.item is not None
     element = schema.nested(r.type.item)
     assert element is not None
-    return Quantified(expr.op, f, _check(expr.condition, element, r.policy), expr.span)
+    return f, element
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What checking a predicate needs from the schema, the same for every `(op path ...)` of
+    one operator, path and starting policy: computed once per schema (`prepare_predicate`)."""
+
+    op: Operator
+    field: Field  # checked, without a span
+    value_type: FieldType  # the type its values must have
+    pattern_like: bool  # its values are strings whatever the field's type (LIKE, contains ...)
+
+
+# (schema, operator as written, path as written, starting policy, whether the first value is
+# null) -> Prepared. Bounded like `Schema.resolve`'s memory: map keys make paths unbounded.
+_PREPARED: dict[tuple[Schema, str, tuple[str, ...], Policy | None, bool], Prepared] = {}
+_PREPARED_MAX = 8192
+
+
+def prepare_predicate(
+    op: Operator, name: str, path: tuple[str, ...], span: Span | None, schema: Schema, base: Policy | None, null: bool
+) -> Prepared | None:
+    """The `Prepared` of `(name path v ...)` (`op`: the operator `name` looks up; `null`: the
+    first value is a null literal), or None when the path holds a '*' (a quantifier then).
+    Raises what the check of such a predicate raises, pointing at `span`."""
+    key = (schema, name, path, base, null)
+    prepared = _PREPARED.get(key)
+    if prepared is not None:
+        return prepared
+    r = resolve_allowed(name, path, span, schema, base)
+    if r.star is not None:
+        return None
+    f = _field(r, None)
+    assert f.type is not None
+    value_type = _operand_type(op, f, f.type, null, span)
+    pattern_like = op.args[-1].value in ("pattern", "string") or (op.array_element and f.type.kind is not Kind.ARRAY)
+    prepared = Prepared(op, f, value_type, pattern_like)
+    if len(_PREPARED) < _PREPARED_MAX:
+        _PREPARED[key] = prepared
+    return prepared
 
 
 def _check_predicate(expr: Predicate, schema: Schema, base: Policy | None) -> Expr:
-    op = lookup(expr.op)
+    op = BY_CANONICAL.get(expr.op) or lookup(expr.op)
     assert op is not None
-    r = _resolve(expr, schema, base)
-    split = _split_star(r, expr)
-    if split is not None:
+    args = expr.args
+    null = op.null_value and bool(args) and isinstance(args[0], Literal) and args[0].value is None
+    span = expr.field.span
+    prepared = prepare_predicate(op, expr.op, expr.field.path, span, schema, base, null)
+    if prepared is None:
+        r = _resolve(expr, schema, base)
+        split = _split_star(r, expr)
+        assert split is not None
         outer, rest = split
         if op.negates is not None:
             # (!= a.*.b v) means no element has b = v.
@@ -110,26 +195,24 @@ def _check_predicate(expr: Predicate, schema: Schema, base: Policy | None) -> Ex
             return Not(_check_quantified(positive, schema, base), expr.span)
         quantified = Quantified("any", outer, Predicate(expr.op, rest, expr.args, expr.span), expr.span)
         return _check_quantified(quantified, schema, base)
-    f = _field(r, expr.field.span)
-    ftype = f.type
-    assert ftype is not None
-    value_type = _operand_type(op, f, ftype, expr)
-    args = tuple(_coerce_arg(a, value_type, op, f) for a in expr.args)
-    return Predicate(op.name, f, args, expr.span)
+    f = prepared.field
+    if span is not None:
+        f = Field(f.path, span, f.type, f.json_path, f.keyed)
+    return Predicate(op.name, f, tuple([coerce_arg(a, prepared, f) for a in args]), expr.span)
 
 
 def _a(text: str) -> str:
     return ("an " if text[:1] in "aeiou" else "a ") + text
 
 
-def _operand_type(op: Operator, f: Field, ftype: FieldType, expr: Predicate) -> FieldType:
+def _operand_type(op: Operator, f: Field, ftype: FieldType, null: bool, span: Span | None) -> FieldType:
     """The type the operator's values must have, or a type error for this field."""
     kind = ftype.kind
     if op.array_only or (op.array_element and kind is Kind.ARRAY):
         if ftype.is_scalar_array:
             assert ftype.item is not None
             if op.text_elements and ftype.item.kind not in TEXT_KINDS:
-                raise _type_error(op, f, ftype, expr, "it takes string fields and arrays of strings")
+                raise _type_error(op, f, ftype, span, "it takes string fields and arrays of strings")
             return ftype.item
         if kind is Kind.ANY:
             return ANY_TYPE
@@ -138,8 +221,8 @@ def _operand_type(op: Operator, f: Field, ftype: FieldType, expr: Predicate) -> 
             hint = f"use (any {f.dotted} ...) or a path like {f.dotted}.*.<field>"
         elif op.array_only:
             hint = "it takes arrays of scalars, like tags"
-        raise _type_error(op, f, ftype, expr, hint)
-    if op.null_value and expr.args and isinstance(expr.args[0], Literal) and expr.args[0].value is None:
+        raise _type_error(op, f, ftype, span, hint)
+    if null:
         return ftype  # (= f null) / (!= f null) apply to every field
     if kind not in op.field_kinds:
         if kind is Kind.ARRAY:
@@ -158,27 +241,51 @@ def _operand_type(op: Operator, f: Field, ftype: FieldType, expr: Predicate) -> 
             )
         else:
             hint = ""
-        raise _type_error(op, f, ftype, expr, hint)
+        raise _type_error(op, f, ftype, span, hint)
     return ftype
 
 
-def _type_error(op: Operator, f: Field, ftype: FieldType, expr: Predicate, hint: str) -> QueryError:
+def _type_error(op: Operator, f: Field, ftype: FieldType, span: Span | None, hint: str) -> QueryError:
     message = f"'{op.name}' does not apply to {ftype.describe()} field '{f.dotted}'"
     if hint:
         message += f"; {hint}"
-    span = expr.field.span
     return QueryTypeError.at(message, span)
 
 
-def _coerce_arg(arg: Literal | ListValue, ftype: FieldType, op: Operator, f: Field) -> Literal | ListValue:
+def coerce_arg(arg: Literal | ListValue, prepared: Prepared, f: Field) -> Literal | ListValue:
+    """A value of a prepared predicate on the checked field `f`, coerced to its type."""
     if isinstance(arg, ListValue):
         # null in an `in` list matches missing or null; elsewhere lists hold values only.
-        allow_null = op.null_in_list
-        return ListValue(tuple(_coerce(item, ftype, op, f, allow_null) for item in arg.items), arg.span)
-    return _coerce(arg, ftype, op, f, op.null_value)
+        allow_null = prepared.op.null_in_list
+        items = tuple([coerce(item, prepared, f, allow_null) for item in arg.items])
+        if all(new is old for new, old in zip(items, arg.items)):
+            return arg  # nothing coerced: the same list
+        return ListValue(items, arg.span)
+    return coerce(arg, prepared, f, prepared.op.null_value)
 
 
-def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: bool) -> Literal:
+def coerce(lit: Literal, prepared: Prepared, f: Field, allow_null: bool) -> Literal:
+    """One literal coerced to the prepared value type (the common cases first)."""
+    value = lit.value
+    t = type(value)
+    ftype = prepared.value_type
+    kind = ftype.kind
+    if t is str:
+        if prepared.pattern_like or kind is Kind.STRING or kind is Kind.ANY:
+            return lit
+        if kind is Kind.ENUM and (prepared.op.ordering or value in ftype.enum_values):
+            return lit
+    elif t is int and not prepared.pattern_like and INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+        if (
+            kind is Kind.ANY
+            or kind is Kind.FLOAT
+            or (kind is Kind.INT and (not ftype.enum_values or prepared.op.ordering or value in ftype.enum_values))
+        ):
+            return lit
+    return _coerce(lit, ftype, prepared.op, f, allow_null, prepared.pattern_like)
+
+
+def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: bool, pattern_like: bool) -> Literal:
     value = lit.value
     kind = ftype.kind
     if isinstance(value, Now):
@@ -196,9 +303,6 @@ def _coerce(lit: Literal, ftype: FieldType, op: Operator, f: Field, allow_null: 
         if allow_null:
             return lit
         raise QueryTypeError.at(f"'{op.name}' cannot take null", lit.span)
-    pattern_like = op.args[-1].value in ("pattern", "string") or (
-        op.array_element and f.type is not None and f.type.kind is not Kind.ARRAY
-    )
     if pattern_like:
         if not isinstance(value, str):
             raise _literal_error(lit, "a string", op, f)

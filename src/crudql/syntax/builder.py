@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..ast import And, Expr, Field, ListValue, Literal, Not, Now, Or, Predicate, Quantified, Span
 from ..errors import ArityError, QuerySyntaxError, QueryTypeError, UnknownOperatorError
@@ -20,10 +19,12 @@ from ..operators import ArgKind, Form, Operator, lookup, suggest_operator
 __all__ = [
     "SURROGATE",
     "Symbol",
+    "as_value",
     "build",
     "build_op",
     "check_arity",
     "describe",
+    "field_segments",
     "parse_field_path",
     "span_of",
     "unknown_operator",
@@ -33,12 +34,12 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 _ARITY_WORDS = {1: "1 argument", 2: "2 arguments", 3: "3 arguments"}
 
 
-@dataclass(frozen=True, slots=True)
-class Symbol:
-    """A bare word in lisp text (a field name, or a mistake in value position)."""
+class Symbol(NamedTuple):
+    """A bare word in lisp text (a field name, or a mistake in value position). A named tuple,
+    cheaper to make than a dataclass: the lexer makes one per bare word, and none reaches a tree."""
 
     text: str
-    span: Span
+    span: Span | None
 
 
 def describe(raw: object) -> str:
@@ -60,8 +61,22 @@ def span_of(raw: object) -> Span | None:
     return getattr(raw, "span", None)
 
 
+# Path text -> its segments, for paths already found valid. Bounded: map keys make the set
+# of valid paths unbounded.
+_SEGMENTS: dict[str, tuple[str, ...]] = {}
+_SEGMENTS_MAX = 4096
+
+
 def parse_field_path(text: str, span: Span | None = None) -> Field:
     """A dotted path (`info.companyName`, `accounts.*.industry`) as a `Field`."""
+    return Field(field_segments(text, span), span)
+
+
+def field_segments(text: str, span: Span | None = None) -> tuple[str, ...]:
+    """The segments of a dotted path; a syntax error pointing at `span` when it is not one."""
+    segments = _SEGMENTS.get(text)
+    if segments is not None:
+        return segments
     segments = tuple(text.split("."))
     if not text.isascii() and SURROGATE.search(text):
         raise QuerySyntaxError.at("invalid field path: unpaired UTF-16 surrogate", span)
@@ -69,10 +84,14 @@ def parse_field_path(text: str, span: Span | None = None) -> Field:
         raise QuerySyntaxError.at(f"invalid field path '{text}': empty segment", span)
     if segments[0] == "*":
         raise QuerySyntaxError.at(f"invalid field path '{text}': '*' cannot be the first segment", span)
-    return Field(segments, span)
+    if len(_SEGMENTS) < _SEGMENTS_MAX:
+        _SEGMENTS[text] = segments
+    return segments
 
 
 def _as_field(raw: object, op: Operator) -> Field:
+    if type(raw) is Symbol:
+        return parse_field_path(raw.text, raw.span)
     if type(raw) is Field:
         return raw  # the JSON style converts field names directly
     if isinstance(raw, Symbol):
@@ -84,7 +103,8 @@ def _as_field(raw: object, op: Operator) -> Field:
     )
 
 
-def _as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:
+def as_value(raw: object, op: Operator, kind: ArgKind) -> Literal | ListValue:
+    """A value argument of `op` (of kind `kind`), or the syntax error that it is not one."""
     if kind is ArgKind.VALUE and type(raw) is Literal and (raw.value is not None or op.null_value):
         return raw  # the common case, first
     span = span_of(raw)
@@ -137,12 +157,14 @@ def build_op(op: Operator, args: list[Any], span: Span | None) -> Expr:
     form = op.form
     if form is Form.PREDICATE:
         field = _as_field(args[0], op)
-        values = tuple([_as_value(a, op, k) for a, k in zip(args[1:], op.args[1:])])
+        if len(args) == 2:  # (op field value): most predicates
+            return Predicate(op.name, field, (as_value(args[1], op, op.args[1]),), span)
+        values = tuple([as_value(a, op, k) for a, k in zip(args[1:], op.args[1:])])
         return Predicate(op.name, field, values, span)
     if form is Form.AND:
-        return And(tuple(_as_expr(a, op) for a in args), span)
+        return And(tuple([_as_expr(a, op) for a in args]), span)
     if form is Form.OR:
-        return Or(tuple(_as_expr(a, op) for a in args), span)
+        return Or(tuple([_as_expr(a, op) for a in args]), span)
     if form is Form.NOT:
         return Not(_as_expr(args[0], op), span)
     return Quantified(op.name, _as_field(args[0], op), _as_expr(args[1], op), span)
