@@ -97,44 +97,116 @@ EXAMPLES: dict[str, tuple[str, Any, Any, Any]] = {
         {"{op}": {"has": ["tags", "churned"]}},
         Not(P("has", "tags", "churned")),
     ),
-    "=": ('({op} info.partner "AWS")', ["{op}", "info.partner", "AWS"], {"{op}": ["info.partner", "AWS"]},
-          P("=", "info.partner", "AWS")),
-    "!=": ('({op} info.partner "AWS")', ["{op}", "info.partner", "AWS"], {"{op}": ["info.partner", "AWS"]},
-           P("!=", "info.partner", "AWS")),
-    "<": ("({op} info.cosellPartnerMetrics.accountCount 10)", ["{op}", "info.cosellPartnerMetrics.accountCount", 10],
-          {"{op}": ["info.cosellPartnerMetrics.accountCount", 10]}, P("<", "info.cosellPartnerMetrics.accountCount", 10)),
-    "<=": ('({op} creation_time "2024-01-01")', ["{op}", "creation_time", "2024-01-01"],
-           {"{op}": ["creation_time", "2024-01-01"]}, P("<=", "creation_time", "2024-01-01")),
-    ">": ("({op} info.cosellPartnerMetrics.successRate 50.5)", ["{op}", "info.cosellPartnerMetrics.successRate", 50.5],
-          {"{op}": ["info.cosellPartnerMetrics.successRate", 50.5]}, P(">", "info.cosellPartnerMetrics.successRate", 50.5)),
-    ">=": ("({op} info.cosellPartnerMetrics.accountCount -1)", ["{op}", "info.cosellPartnerMetrics.accountCount", -1],
-           {"{op}": ["info.cosellPartnerMetrics.accountCount", -1]}, P(">=", "info.cosellPartnerMetrics.accountCount", -1)),
+    "=": (
+        '({op} info.partner "AWS")',
+        ["{op}", "info.partner", "AWS"],
+        {"{op}": ["info.partner", "AWS"]},
+        P("=", "info.partner", "AWS"),
+    ),
+    "!=": (
+        '({op} info.partner "AWS")',
+        ["{op}", "info.partner", "AWS"],
+        {"{op}": ["info.partner", "AWS"]},
+        P("!=", "info.partner", "AWS"),
+    ),
+    "<": (
+        "({op} info.cosellPartnerMetrics.accountCount 10)",
+        ["{op}", "info.cosellPartnerMetrics.accountCount", 10],
+        {"{op}": ["info.cosellPartnerMetrics.accountCount", 10]},
+        P("<", "info.cosellPartnerMetrics.accountCount", 10),
+    ),
+    "<=": (
+        '({op} creation_time "2024-01-01")',
+        ["{op}", "creation_time", "2024-01-01"],
+        {"{op}": ["creation_time", "2024-01-01"]},
+        P("<=", "creation_time", "2024-01-01"),
+    ),
+    ">": (
+        "({op} info.cosellPartnerMetrics.successRate 50.5)",
+        ["{op}", "info.cosellPartnerMetrics.successRate", 50.5],
+        {"{op}": ["info.cosellPartnerMetrics.successRate", 50.5]},
+        P(">", "info.cosellPartnerMetrics.successRate", 50.5),
+    ),
+    ">=": (
+        "({op} info.cosellPartnerMetrics.accountCount -1)",
+        ["{op}", "info.cosellPartnerMetrics.accountCount", -1],
+        {"{op}": ["info.cosellPartnerMetrics.accountCount", -1]},
+        P(">=", "info.cosellPartnerMetrics.accountCount", -1),
+    ),
     "between": (
         '({op} creationTime "2024-01-01" "2024-12-31T23:59:59Z")',
         ["{op}", "creationTime", "2024-01-01", "2024-12-31T23:59:59Z"],
         {"{op}": ["creationTime", "2024-01-01", "2024-12-31T23:59:59Z"]},
         P("between", "creationTime", "2024-01-01", "2024-12-31T23:59:59Z"),
     ),
-    "in": ('({op} info.partner ("AWS" "GCP"))', ["{op}", "info.partner", ["AWS", "GCP"]],
-           {"{op}": ["info.partner", ["AWS", "GCP"]]}, P("in", "info.partner", LV("AWS", "GCP"))),
-    "nin": ('({op} info.partner ["AWS" null])', ["{op}", "info.partner", ["AWS", None]],
-            {"{op}": ["info.partner", ["AWS", None]]}, P("nin", "info.partner", LV("AWS", None))),
+    "in": (
+        '({op} info.partner ("AWS" "GCP"))',
+        ["{op}", "info.partner", ["AWS", "GCP"]],
+        {"{op}": ["info.partner", ["AWS", "GCP"]]},
+        P("in", "info.partner", LV("AWS", "GCP")),
+    ),
+    "nin": (
+        '({op} info.partner ["AWS" null])',
+        ["{op}", "info.partner", ["AWS", None]],
+        {"{op}": ["info.partner", ["AWS", None]]},
+        P("nin", "info.partner", LV("AWS", None)),
+    ),
     "like": ('({op} name "Jo%")', ["{op}", "name", "Jo%"], {"{op}": ["name", "Jo%"]}, P("like", "name", "Jo%")),
-    "ilike": ('({op} name "%an\\\\%%")', ["{op}", "name", "%an\\%%"], {"{op}": ["name", "%an\\%%"]},
-              P("ilike", "name", "%an\\%%")),
-    "contains": ('({op} info.companyName "Acme")', ["{op}", "info.companyName", "Acme"],
-                 {"{op}": ["info.companyName", "Acme"]}, P("contains", "info.companyName", "Acme")),
-    "icontains": ('({op} tags "VIP")', ["{op}", "tags", "VIP"], {"{op}": ["tags", "VIP"]}, P("icontains", "tags", "VIP")),
-    "starts-with": ('({op} name "Jo")', ["{op}", "name", "Jo"], {"{op}": ["name", "Jo"]}, P("starts-with", "name", "Jo")),
-    "ends-with": ('({op} email_address "@example.com")', ["{op}", "email_address", "@example.com"],
-                  {"{op}": ["email_address", "@example.com"]}, P("ends-with", "email_address", "@example.com")),
-    "has": ('({op} tags "partner")', ["{op}", "tags", "partner"], {"{op}": ["tags", "partner"]}, P("has", "tags", "partner")),
-    "has-any": ('({op} tags ("partner" "vip"))', ["{op}", "tags", ["partner", "vip"]],
-                {"{op}": ["tags", ["partner", "vip"]]}, P("has-any", "tags", LV("partner", "vip"))),
+    "ilike": (
+        '({op} name "%an\\\\%%")',
+        ["{op}", "name", "%an\\%%"],
+        {"{op}": ["name", "%an\\%%"]},
+        P("ilike", "name", "%an\\%%"),
+    ),
+    "contains": (
+        '({op} info.companyName "Acme")',
+        ["{op}", "info.companyName", "Acme"],
+        {"{op}": ["info.companyName", "Acme"]},
+        P("contains", "info.companyName", "Acme"),
+    ),
+    "icontains": (
+        '({op} tags "VIP")',
+        ["{op}", "tags", "VIP"],
+        {"{op}": ["tags", "VIP"]},
+        P("icontains", "tags", "VIP"),
+    ),
+    "starts-with": (
+        '({op} name "Jo")',
+        ["{op}", "name", "Jo"],
+        {"{op}": ["name", "Jo"]},
+        P("starts-with", "name", "Jo"),
+    ),
+    "ends-with": (
+        '({op} email_address "@example.com")',
+        ["{op}", "email_address", "@example.com"],
+        {"{op}": ["email_address", "@example.com"]},
+        P("ends-with", "email_address", "@example.com"),
+    ),
+    "has": (
+        '({op} tags "partner")',
+        ["{op}", "tags", "partner"],
+        {"{op}": ["tags", "partner"]},
+        P("has", "tags", "partner"),
+    ),
+    "has-any": (
+        '({op} tags ("partner" "vip"))',
+        ["{op}", "tags", ["partner", "vip"]],
+        {"{op}": ["tags", ["partner", "vip"]]},
+        P("has-any", "tags", LV("partner", "vip")),
+    ),
     "has-all": ("({op} tags [])", ["{op}", "tags", []], {"{op}": ["tags", []]}, P("has-all", "tags", LV())),
-    "exists": ("({op} info.cosellPartnerMetrics)", ["{op}", "info.cosellPartnerMetrics"],
-               {"{op}": "info.cosellPartnerMetrics"}, P("exists", "info.cosellPartnerMetrics")),
-    "is-null": ("({op} info.partner)", ["{op}", "info.partner"], {"{op}": ["info.partner"]}, P("is-null", "info.partner")),
+    "exists": (
+        "({op} info.cosellPartnerMetrics)",
+        ["{op}", "info.cosellPartnerMetrics"],
+        {"{op}": "info.cosellPartnerMetrics"},
+        P("exists", "info.cosellPartnerMetrics"),
+    ),
+    "is-null": (
+        "({op} info.partner)",
+        ["{op}", "info.partner"],
+        {"{op}": ["info.partner"]},
+        P("is-null", "info.partner"),
+    ),
     "any": (
         f'({{op}} {ACCOUNTS} (and (= industry "Software") (= type "Customer")))',
         ["{op}", ACCOUNTS, ["and", ["=", "industry", "Software"], ["=", "type", "Customer"]]],
@@ -142,7 +214,7 @@ EXAMPLES: dict[str, tuple[str, Any, Any, Any]] = {
         Quantified("any", F(ACCOUNTS), And((P("=", "industry", "Software"), P("=", "type", "Customer")))),
     ),
     "all": (
-        f'({{op}} {ACCOUNTS} (any opportunities (> amount 1000)))',
+        f"({{op}} {ACCOUNTS} (any opportunities (> amount 1000)))",
         ["{op}", ACCOUNTS, ["any", "opportunities", [">", "amount", 1000]]],
         {"{op}": [ACCOUNTS, {"any": ["opportunities", {">": ["amount", 1000]}]}]},
         Quantified("all", F(ACCOUNTS), Quantified("any", F("opportunities"), P(">", "amount", 1000))),
@@ -273,8 +345,10 @@ def test_whitespace_newlines_and_comments_are_free() -> None:
            ; a comment on its own line, with ( and ) and "quotes"
     )
     ; trailing comment without a newline"""
-    assert parse_filter(text) == And((P("=", "info.partner", "AWS"), P(">=", "info.cosellPartnerMetrics.accountCount", 10)))
-    assert parse_filter("\t(=\tname\r\n\"x\")\n") == P("=", "name", "x")
+    assert parse_filter(text) == And(
+        (P("=", "info.partner", "AWS"), P(">=", "info.cosellPartnerMetrics.accountCount", 10))
+    )
+    assert parse_filter('\t(=\tname\r\n"x")\n') == P("=", "name", "x")
 
 
 def test_a_semicolon_inside_a_string_is_not_a_comment() -> None:
@@ -326,7 +400,14 @@ def test_literals(text: str, value: Any) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['(= f "\\ud800")', '(= f "a\\udc00b")', '(= f "\ud800")', '(exists a\udfff)', '(exists "x.\\ud800")', '(exists "x.\ud800")'],
+    [
+        '(= f "\\ud800")',
+        '(= f "a\\udc00b")',
+        '(= f "\ud800")',
+        "(exists a\udfff)",
+        '(exists "x.\\ud800")',
+        '(exists "x.\ud800")',
+    ],
 )
 def test_unpaired_surrogates_are_errors_raw_or_escaped(text: str) -> None:
     with pytest.raises(crudql.QueryError) as exc:
@@ -383,7 +464,7 @@ def test_and_or_are_n_ary_and_keep_order() -> None:
 
 
 def test_fields_are_path_tuples() -> None:
-    node = parse_filter('(= info.cosellPartnerMetrics.pipeline.USD 5)')
+    node = parse_filter("(= info.cosellPartnerMetrics.pipeline.USD 5)")
     assert isinstance(node, Predicate)
     assert node.field.path == ("info", "cosellPartnerMetrics", "pipeline", "USD")
 
@@ -454,21 +535,52 @@ def test_field_names_are_case_sensitive() -> None:
 
 
 def test_nested_any_all() -> None:
-    text = f"(all {ACCOUNTS} (or (= type \"Customer\") (any opportunities (and (>= probability 50) (= stageName \"Closed Won\")))))"
+    text = f'(all {ACCOUNTS} (or (= type "Customer") (any opportunities (and (>= probability 50) (= stageName "Closed Won")))))'
     expected = Quantified(
         "all",
         F(ACCOUNTS),
-        Or((P("=", "type", "Customer"),
-            Quantified("any", F("opportunities"), And((P(">=", "probability", 50), P("=", "stageName", "Closed Won")))))),
+        Or(
+            (
+                P("=", "type", "Customer"),
+                Quantified(
+                    "any", F("opportunities"), And((P(">=", "probability", 50), P("=", "stageName", "Closed Won")))
+                ),
+            )
+        ),
     )
     assert parse_filter(text) == expected
-    array = ["all", ACCOUNTS, ["or", ["=", "type", "Customer"],
-             ["any", "opportunities", ["and", [">=", "probability", 50], ["=", "stageName", "Closed Won"]]]]]
-    obj = {"all": [ACCOUNTS, {"or": [{"=": ["type", "Customer"]},
-           {"any": ["opportunities", {"and": [{">=": ["probability", 50]}, {"=": ["stageName", "Closed Won"]}]}]}]}]}
+    array = [
+        "all",
+        ACCOUNTS,
+        [
+            "or",
+            ["=", "type", "Customer"],
+            ["any", "opportunities", ["and", [">=", "probability", 50], ["=", "stageName", "Closed Won"]]],
+        ],
+    ]
+    obj = {
+        "all": [
+            ACCOUNTS,
+            {
+                "or": [
+                    {"=": ["type", "Customer"]},
+                    {
+                        "any": [
+                            "opportunities",
+                            {"and": [{">=": ["probability", 50]}, {"=": ["stageName", "Closed Won"]}]},
+                        ]
+                    },
+                ]
+            },
+        ]
+    }
     assert parse_filter(J(array), style="json") == expected == parse_filter(J(obj), style="json")
     checked = parse_filter(text, schema=SCHEMA)
-    assert checked == parse_filter(J(array), style="json", schema=SCHEMA) == parse_filter(J(obj), style="json", schema=SCHEMA)
+    assert (
+        checked
+        == parse_filter(J(array), style="json", schema=SCHEMA)
+        == parse_filter(J(obj), style="json", schema=SCHEMA)
+    )
     # Fields inside any/all are element-relative and resolve against the element model.
     assert isinstance(checked, Quantified)
     inner = checked.condition.children[1]  # type: ignore[union-attr]
@@ -496,8 +608,12 @@ def test_star_paths_become_any_when_checked() -> None:
 
 def test_star_negations_become_not_any() -> None:
     # `*` negations mean "no element": (not (any ...)).
-    assert _checked(f'(!= {ACCOUNTS}.*.industry "Software")') == _checked(f'(not (any {ACCOUNTS} (= industry "Software")))')
-    assert _checked(f'(ne {ACCOUNTS}.*.industry "Software")') == _checked(f'(not (any {ACCOUNTS} (= industry "Software")))')
+    assert _checked(f'(!= {ACCOUNTS}.*.industry "Software")') == _checked(
+        f'(not (any {ACCOUNTS} (= industry "Software")))'
+    )
+    assert _checked(f'(ne {ACCOUNTS}.*.industry "Software")') == _checked(
+        f'(not (any {ACCOUNTS} (= industry "Software")))'
+    )
     assert _checked(f'(nin {ACCOUNTS}.*.type ("A" "B"))') == _checked(f'(not (any {ACCOUNTS} (in type ("A" "B"))))')
     assert _checked(f'(not-in {ACCOUNTS}.*.type ("A"))') == _checked(f'(not (any {ACCOUNTS} (in type ("A"))))')
     assert _checked(f'(not (= {ACCOUNTS}.*.type "A"))') == _checked(f'(not (any {ACCOUNTS} (= type "A")))')
@@ -523,8 +639,8 @@ def test_star_under_any_and_all() -> None:
     assert _checked(f"(all {ACCOUNTS}.*.opportunities (> amount 5))") == _checked(
         f"(any {ACCOUNTS} (all opportunities (> amount 5)))"
     )
-    nested = _checked(f"(any {ACCOUNTS} (= opportunities.*.stageName \"Won\"))")
-    assert nested == _checked(f"(any {ACCOUNTS} (any opportunities (= stageName \"Won\")))")
+    nested = _checked(f'(any {ACCOUNTS} (= opportunities.*.stageName "Won"))')
+    assert nested == _checked(f'(any {ACCOUNTS} (any opportunities (= stageName "Won")))')
 
 
 def test_checked_literals_are_coerced() -> None:
@@ -557,13 +673,17 @@ def test_the_spec_examples() -> None:
         '(>= info.cosell_partner_metrics.account_count 10) (ilike name "%an%") (not (has tags "churned")))'
     )  # checked: aliases resolved to the model's names
     section3_array = '["and", ["=", "name", "x"], ["in", "info.partner", ["AWS", "GCP"]]]'
-    assert parse_filter(section3_array, style="json") == parse_filter('(and (= name "x") (in info.partner ("AWS" "GCP")))')
+    assert parse_filter(section3_array, style="json") == parse_filter(
+        '(and (= name "x") (in info.partner ("AWS" "GCP")))'
+    )
     section3_object = '{"and": [{"=": ["name", "x"]}, {"not": {"has": ["tags", "churned"]}}]}'
     assert parse_filter(section3_object, style="json") == parse_filter('(and (= name "x") (not (has tags "churned")))')
     assert parse_filter('{"exists": "tags"}', style="json") == P("exists", "tags")
     issue = '(and (= info.partner "AWS") (>= info.cosellPartnerMetrics.accountCount 10))'
     assert parse_filter(issue, schema=SCHEMA) == parse_filter(
-        '["and", ["=", "info.partner", "AWS"], [">=", "info.cosellPartnerMetrics.accountCount", 10]]', style="json", schema=SCHEMA
+        '["and", ["=", "info.partner", "AWS"], [">=", "info.cosellPartnerMetrics.accountCount", 10]]',
+        style="json",
+        schema=SCHEMA,
     )
 
 
@@ -581,3 +701,30 @@ def test_spans_take_no_part_in_equality() -> None:
     b = parse_filter('   (=   name\n"x"  )')
     assert a == b
     assert a.span != b.span  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '(and (= info.partner "AWS") (or (>= info.cosellPartnerMetrics.accountCount 10) (not (has tags "x"))))',
+        '(any info.cosellPartnerMetrics.accounts (= industry "Software"))',
+        '(and (= name "a") oops)',
+        "(and (= name 1)",
+    ],
+)
+def test_lisp_parses_alike_through_lark_own_front_end(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The direct call into Lark's LALR parser relies on Lark internals; without them crudql
+    # goes through Lark.parse, which must give the same trees and the same errors.
+    from crudql.parse import parse_filter_uncached
+    from crudql.syntax import lisp
+
+    def outcome() -> Any:
+        try:
+            return parse_filter_uncached(text, "lisp", None, crudql.DEFAULT_LIMITS)
+        except crudql.QueryError as exc:
+            return type(exc), str(exc)
+
+    direct = outcome()
+    assert lisp._lalr() is not None
+    monkeypatch.setattr(lisp, "_lalr", lambda: None)
+    assert outcome() == direct
