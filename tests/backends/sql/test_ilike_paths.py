@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import crudql
 from crudql.backends.sql import FOLD_FROM, FOLD_TO, SQLSource, fold
 from crudql.backends.sql.casefold import ASCII_EXACT, folds_as_ascii, merges_classes
+from crudql.models import Contact
 from crudql.request import effective_sort
 from support.sql import ids, python_ids
 
@@ -70,16 +71,107 @@ def test_folds_as_ascii() -> None:
 # ---------------------------------------------------------------------------- agreement
 
 # Letters with case partners outside ASCII, their partners, and plain letters around them.
-ALPHABET = [*"anANkKsSiIxXé", "K", "ſ", "İ", "ı", "ß", "ẞ", "σ", "ς", "Σ", "ΐ", "ﬁ", "ǅ", "ǆ", "Ǆ", "ａ", "Ａ", "\n", "_"]
+ALPHABET = [
+    *"anANkKsSiIxXé",
+    "K",
+    "ſ",
+    "İ",
+    "ı",
+    "ß",
+    "ẞ",
+    "σ",
+    "ς",
+    "Σ",
+    "ΐ",
+    "ﬁ",
+    "ǅ",
+    "ǆ",
+    "Ǆ",
+    "ａ",
+    "Ａ",
+    "\n",
+    "_",
+]
 NAMES = [
-    "an", "AN", "bAnana", "Ån", "ａｎ", "kiln", "KILN", "Kiln", "KIln", "ſix", "six", "SIX", "İstanbul", "istanbul",
-    "ıslak", "ISLAK", "Straße", "STRASSE", "STRAẞE", "ὈΔΌΣ", "ὀδός", "οδοσ", "ΐ", "ΐ", "ﬁne", "FINE", "ǅemal",
-    "ǆemal", "x\ny", "50% off", "a_b", "axb", "back\\slash", "é", "É", "", " an ",
+    "an",
+    "AN",
+    "bAnana",
+    "Ån",
+    "ａｎ",
+    "kiln",
+    "KILN",
+    "Kiln",
+    "KIln",
+    "ſix",
+    "six",
+    "SIX",
+    "İstanbul",
+    "istanbul",
+    "ıslak",
+    "ISLAK",
+    "Straße",
+    "STRASSE",
+    "STRAẞE",
+    "ὈΔΌΣ",
+    "ὀδός",
+    "οδοσ",
+    "ΐ",
+    "ΐ",
+    "ﬁne",
+    "FINE",
+    "ǅemal",
+    "ǆemal",
+    "x\ny",
+    "50% off",
+    "a_b",
+    "axb",
+    "back\\slash",
+    "é",
+    "É",
+    "",
+    " an ",
 ]
 HAND_PICKED = [
-    "%an%", "%AN%", "an", "%a_", "_n", "%n", "k%", "%K%", "%K%", "%s%", "%ſ%", "%S%", "%i%", "%İ%", "%ı%", "%I%",
-    "%ß%", "%ẞ%", "%σ%", "%ς%", "%Σ%", "%ΐ%", "%ﬁ%", "%FI%", "%ǅ%", "%ǆ%", "%ａ%", "%Ａ%", "%é%", "%É%", "%50\\%%",
-    "a\\_b", "%\\\\%", "x_y", "x%y", "%", "_", "", "%x\ny%", "%ÅN%",
+    "%an%",
+    "%AN%",
+    "an",
+    "%a_",
+    "_n",
+    "%n",
+    "k%",
+    "%K%",
+    "%K%",
+    "%s%",
+    "%ſ%",
+    "%S%",
+    "%i%",
+    "%İ%",
+    "%ı%",
+    "%I%",
+    "%ß%",
+    "%ẞ%",
+    "%σ%",
+    "%ς%",
+    "%Σ%",
+    "%ΐ%",
+    "%ﬁ%",
+    "%FI%",
+    "%ǅ%",
+    "%ǆ%",
+    "%ａ%",
+    "%Ａ%",
+    "%é%",
+    "%É%",
+    "%50\\%%",
+    "a\\_b",
+    "%\\\\%",
+    "x_y",
+    "x%y",
+    "%",
+    "_",
+    "",
+    "%x\ny%",
+    "%ÅN%",
 ]
 
 
@@ -170,3 +262,19 @@ def test_ascii_exact_patterns_take_the_engines_own_form(folding_source: SQLSourc
         assert "REPLACE(" not in fast and "LOWER(" in fast
         assert "REPLACE(" not in exact
         assert "REPLACE(" in merged
+
+
+def test_sqlite_fast_form_survives_case_sensitive_like(tmp_path: Any) -> None:
+    """SQLite's LIKE is the fast form only while it folds ASCII case: a connection that turned
+    `case_sensitive_like` on gets it turned off when crudql prepares it."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/csl.db")
+    sa.event.listen(
+        engine, "connect", lambda dbapi_connection, _: dbapi_connection.execute("PRAGMA case_sensitive_like = ON")
+    )
+    records = _records()
+    source = SQLSource.from_records(engine, records, Contact, table_name="csl")
+    try:
+        for text in ('(ilike name "%AN%")', '(ilike name "%an%")', '(not (ilike name "%An%"))'):
+            assert sorted(ids(source, text)) == sorted(python_ids(records, text)), text
+    finally:
+        engine.dispose()

@@ -141,7 +141,13 @@ class SQLiteDialect(SQLDialect):
     def prepare(self, conn: Connection) -> None:
         # conn.info belongs to the DBAPI connection and survives pool checkouts.
         if not conn.info.get(self.FUNCTIONS_KEY):
-            register_sqlite_functions(conn.connection.dbapi_connection)
+            dbapi_connection: Any = conn.connection.dbapi_connection
+            register_sqlite_functions(dbapi_connection)
+            # `ilike`'s fast form is LIKE, exact only while LIKE folds ASCII case (the default;
+            # the pragma is deprecated). crudql's own `like` is GLOB, which it does not affect.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA case_sensitive_like = OFF")
+            cursor.close()
             conn.info[self.FUNCTIONS_KEY] = True
 
     @staticmethod
