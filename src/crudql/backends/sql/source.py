@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, posit
 from .loading import Loader
 from .mapping import Json, Node, Scalar, build_mapping
 from .params import now_bindings, now_values
-from .storage import UnstorableValue, to_row
+from .storage import UnstorableValue, decode_json, to_row
 from .tables import IndexSpec, create_indexes, default_table_name, model_indexes, table_for_model
 
 __all__ = ["SQLSource", "Statements"]
@@ -137,7 +136,7 @@ class SQLSource:
         self._loader = None if self._raw else Loader(self.compiler.root)
         fields_ = [mf for mf in self.mapping.fields.values() if isinstance(mf, (Scalar, Json))]
         self._columns = [(mf.expr, mf.alias) for mf in fields_]
-        # JSON columns are decoded here, once, with json.loads, unless the driver returns them
+        # JSON columns are decoded here, once (`decode_json`), unless the driver returns them
         # decoded (then a str is a JSON string, not JSON text).
         self._json_positions = (
             () if self.dialect.json_decoded else tuple(i for i, mf in enumerate(fields_) if isinstance(mf, Json))
@@ -438,7 +437,7 @@ class SQLSource:
         values = list(row)
         for i in self._json_positions:
             if isinstance(values[i], (str, bytes)):
-                values[i] = json.loads(values[i])
+                values[i] = decode_json(values[i])
         # A NULL column is an absent field: SQL has one NULL for "missing" and "null".
         data = {alias: value for (_, alias), value in zip(self._columns, values) if value is not None}
         return self.model.model_validate(data)
