@@ -39,6 +39,7 @@ class PostgresDialect(SQLDialect):
     explicit_nulls = True
     allows_nul = False
     json_containment = True
+    json_decoded = True  # psycopg loads JSONB: an untyped value "a" comes back as 'a', not '"a"'
     autocommit_reads = True  # under READ COMMITTED each statement has its own snapshot anyway
     # A libc collation whose lower() is Unicode's simple lowercase mapping, as re's is.
     case_collation: ClassVar[str] = "C.utf8"
@@ -61,14 +62,6 @@ class PostgresDialect(SQLDialect):
         # crudql sorts nulls lowest: ascending is NULLS FIRST and descending NULLS LAST, and
         # both are scans of an index built NULLS FIRST.
         return column.asc().nulls_first() if column.nullable else column
-
-    def select_column(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        # JSON as its text, which the source decodes (`storage.decode_json`, twice as fast as the
-        # json.loads psycopg would run): the same values.
-        ctype = column.type.impl_instance if isinstance(column.type, sa.types.TypeDecorator) else column.type
-        if isinstance(ctype, sa.JSON):
-            return sa.type_coerce(sa.cast(column, sa.Text()), sa.types.NullType())
-        return super().select_column(column)
 
     def json_document(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
         # Navigation and containment are JSONB operators: a JSON (text) column is cast.
