@@ -211,10 +211,15 @@ class PreparedQuery:
     def call(self, page: Callable[..., R]) -> R:
         """`page(where, order, offset, limit[, after][, now=])`: a source's `page`, or its
         coroutine function. `after` and `now` go only to requests that have them, so sources
-        written before they were part of the protocol keep serving the rest."""
+        written before they were part of the protocol keep serving the rest. A source whose
+        `page_lookahead` is True gets `lookahead=True`: it may return None as the `limit`-th
+        item, which only shows that another page follows."""
         args: tuple[Any, ...] = (self.where, self.order, self.offset, self.limit)
         if self.after is not None:
             args += (self.after,)
+        if getattr(getattr(page, "__self__", None), "page_lookahead", False) is True:
+            # The source may put None for the last of `limit` items: `page_of` only counts it.
+            return page(*args, now=self.now, lookahead=True)
         return page(*args) if self.now is None else page(*args, now=self.now)
 
 

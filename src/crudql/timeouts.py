@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -87,32 +88,50 @@ class Alarm:
         """Stop the alarm; True when it had already fired."""
         with self._lock:
             self.done = True
+            self._callback = _nothing  # a disarmed alarm waits in the heap: hold no connection
             return self.fired
 
 
+def _nothing() -> None:
+    pass
+
+
 class Watchdog:
-    """One daemon thread that runs alarms at their deadlines (started on first use)."""
+    """One daemon thread that runs alarms at their deadlines (started on first use).
+
+    The thread sleeps until the earliest pending deadline (`_until`); `arm` wakes it only for
+    an alarm due before that. With one timeout for every request, each new alarm is due after
+    the ones before it: requests arm and disarm without waking the thread (a thread switch per
+    request, measured on PostgreSQL), which wakes about once per timeout period instead."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Alarm]] = []
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
+        self._until = math.inf  # when the thread wakes up next by itself
 
     def arm(self, deadline: Deadline, callback: Callable[[], None]) -> Alarm:
         alarm = Alarm(deadline.at, callback)
         with self._cond:
-            heapq.heappush(self._heap, (alarm.at, next(self._ids), alarm))
+            heap = self._heap
+            while heap and heap[0][2].done:  # finished requests' alarms
+                heapq.heappop(heap)
+            heapq.heappush(heap, (alarm.at, next(self._ids), alarm))
             if self._thread is None or not self._thread.is_alive():
+                self._until = math.inf
                 self._thread = threading.Thread(target=self._run, name="crudql-watchdog", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if alarm.at < self._until:
+                self._until = alarm.at  # the thread wakes for it (and sets its own `_until`)
+                self._cond.notify()
         return alarm
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._heap:
+                    self._until = math.inf
                     self._cond.wait()
                 at, _, alarm = self._heap[0]
                 if alarm.done:
@@ -120,6 +139,7 @@ class Watchdog:
                     continue
                 wait = at - time.monotonic()
                 if wait > 0:
+                    self._until = at
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._heap)

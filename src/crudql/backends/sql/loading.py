@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sqlalchemy.sql import ColumnElement
 from ...fieldtypes import Kind
 from .mapping import Array, Json, Scalar, Scalars, ToMany, ToOne, Virtual
 from .scope import Bound, bind_node
+from .storage import decode_json
 
 __all__ = ["Loader"]
 
@@ -162,7 +162,7 @@ def _object(plan: _Plan, row: Any) -> dict[str, Any] | None:
 
 def _value(value: Any, kind: Kind, is_json: bool) -> Any:
     if is_json and isinstance(value, (str, bytes)):
-        return json.loads(value)
+        return decode_json(value)
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)  # naive means UTC
     if isinstance(value, enum.Enum):

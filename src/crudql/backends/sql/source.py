@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, posit
 from .loading import Loader
 from .mapping import Json, Node, Scalar, build_mapping
 from .params import now_bindings, now_values
-from .storage import UnstorableValue, to_row
+from .storage import UnstorableValue, decode_json, to_row
 from .tables import IndexSpec, create_indexes, default_table_name, model_indexes, table_for_model
 
 __all__ = ["SQLSource", "Statements"]
@@ -66,6 +65,7 @@ class _PagePlan:
     offset: int
     limit: int
     keyset: bool
+    lookahead: bool = False  # a full page's last row is only counted: no model for it
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,9 @@ class SQLSource:
     """
 
     STATEMENT_CACHE_BYTES = 16 << 20
+    # `page(..., lookahead=True)` returns None for the row that only shows more follow
+    # (`crudql.request.PreparedQuery.call`): its model would be built to be thrown away.
+    page_lookahead = True
 
     def __init__(
         self,
@@ -137,7 +140,7 @@ class SQLSource:
         self._loader = None if self._raw else Loader(self.compiler.root)
         fields_ = [mf for mf in self.mapping.fields.values() if isinstance(mf, (Scalar, Json))]
         self._columns = [(mf.expr, mf.alias) for mf in fields_]
-        # JSON columns are decoded here, once, with json.loads, unless the driver returns them
+        # JSON columns are decoded here, once (`decode_json`), unless the driver returns them
         # decoded (then a str is a JSON string, not JSON text).
         self._json_positions = (
             () if self.dialect.json_decoded else tuple(i for i, mf in enumerate(fields_) if isinstance(mf, Json))
@@ -329,13 +332,15 @@ class SQLSource:
         after: Sequence[Any] | None = None,
         *,
         now: dt.datetime | None = None,
+        lookahead: bool = False,
     ) -> tuple[list[Any], int]:
         """One page and the count of all matches (`crudql.sources.Source`). With `after` (a
         position: one value per key of `order`), the rows after it, by a keyset condition
-        instead of an OFFSET (`crudql.backends.sql.keyset`)."""
+        instead of an OFFSET (`crudql.backends.sql.keyset`). With `lookahead` (`page_lookahead`),
+        the `limit`-th item, there only to show that more follow, is None instead of a model."""
         if self.is_async:
             raise TypeError("this source reads through an AsyncEngine: await crudql.run_query_async(request, source)")
-        plan = self._plan(where, order, offset, limit, after, now)
+        plan = self._plan(where, order, offset, limit, after, now, lookahead)
         with self._running() as conn:
             return self._page_on(conn, plan)
 
@@ -348,12 +353,15 @@ class SQLSource:
         after: Sequence[Any] | None = None,
         *,
         now: dt.datetime | None = None,
+        lookahead: bool = False,
     ) -> tuple[list[Any], int]:
         """`page` through an AsyncEngine (the same statements and timeout), or in a worker
         thread for a synchronous bind, so an event loop never waits on the database."""
         if not self.is_async:
-            return await asyncio.to_thread(lambda: self.page(where, order, offset, limit, after, now=now))
-        plan = self._plan(where, order, offset, limit, after, now)
+            return await asyncio.to_thread(
+                lambda: self.page(where, order, offset, limit, after, now=now, lookahead=lookahead)
+            )
+        plan = self._plan(where, order, offset, limit, after, now, lookahead)
         async with self._reader.connect() as conn:
             return await conn.run_sync(lambda sync: self._page_guarded(sync, plan))  # type: ignore[no-any-return]
 
@@ -365,14 +373,16 @@ class SQLSource:
         limit: int,
         after: Sequence[Any] | None,
         now: dt.datetime | None,
+        lookahead: bool = False,
     ) -> _PagePlan:
         stmts = self.statements(where, order)
         nows = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
         if after is None:
-            return _PagePlan(stmts, (stmts.page,), {LIMIT: limit, OFFSET: offset, **nows}, nows, offset, limit, False)
+            params = {LIMIT: limit, OFFSET: offset, **nows}
+            return _PagePlan(stmts, (stmts.page,), params, nows, offset, limit, False, lookahead)
         statements, position = self._after_statements(where, order, after, offset > 0)
         params = {LIMIT: limit, **nows, **position, **({OFFSET: offset} if offset > 0 else {})}
-        return _PagePlan(stmts, statements, params, nows, offset, limit, True)
+        return _PagePlan(stmts, statements, params, nows, offset, limit, True, lookahead)
 
     def _page_guarded(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], int]:
         with self._guarded(conn) as guarded:
@@ -390,9 +400,12 @@ class SQLSource:
             total = int(conn.execute(plan.stmts.count, plan.nows, execution_options=self._options).scalar_one())
         else:
             total = self._total(conn, plan.stmts, rows, plan.offset, plan.limit, plan.nows)
+        more: list[Any] = []
+        if plan.lookahead and len(rows) >= plan.limit > 0:
+            rows, more = rows[: plan.limit - 1], [None]  # only counted (`crudql.request.page_of`)
         if self._loader is None:
-            return [self._record(row) for row in rows], total
-        return [self.model.model_validate(r) for r in self._loader.records(conn, rows)], total
+            return [self._record(row) for row in rows] + more, total
+        return [self.model.model_validate(r) for r in self._loader.records(conn, rows)] + more, total
 
     @contextmanager
     def _running(self) -> Iterator[Connection]:
@@ -438,7 +451,7 @@ class SQLSource:
         values = list(row)
         for i in self._json_positions:
             if isinstance(values[i], (str, bytes)):
-                values[i] = json.loads(values[i])
+                values[i] = decode_json(values[i])
         # A NULL column is an absent field: SQL has one NULL for "missing" and "null".
         data = {alias: value for (_, alias), value in zip(self._columns, values) if value is not None}
         return self.model.model_validate(data)

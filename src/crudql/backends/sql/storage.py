@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import json
 import math
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from pydantic_core import from_json
 
 from ...fieldtypes import FieldType, Kind
 from ...records import dump
@@ -29,6 +31,7 @@ __all__ = [
     "UnstorableValue",
     "UuidHex",
     "UuidText",
+    "decode_json",
     "storage_json",
     "to_row",
 ]
@@ -185,3 +188,15 @@ def to_row(record: BaseModel, columns: dict[str, tuple[str, FieldType]]) -> dict
         else:
             row[column] = _storage_scalar(value, ftype.kind, alias)
     return row
+
+
+def decode_json(text: str | bytes) -> Any:
+    """JSON text read back from a column, as `json.loads` reads it: pydantic-core's parser (about
+    twice as fast, the same values: floats correctly rounded, big integers, NaN and Infinity,
+    the last of duplicate keys), and `json.loads` itself for whatever that parser refuses (a
+    lone surrogate escape, bytes in another encoding, invalid text), so its values and its
+    errors are `json.loads`'s."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return json.loads(text)

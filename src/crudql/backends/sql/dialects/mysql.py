@@ -15,7 +15,8 @@ them and as paths quote them. Arrays are iterated with `JSON_TABLE`.
 
 `ilike` folds case with `LOWER()` under `utf8mb4_uca1400_ai_ci` (Unicode 14's simple lowercase
 mapping, which is what `re.IGNORECASE` uses) and one `REPLACE` per member of re's extra case
-classes; no collation's comparison is Python's folding (accent- and expansion-insensitive).
+classes, the REPLACEs only where the pattern needs them (`casefold.merges_classes`); no
+collation's comparison is Python's folding (accent- and expansion-insensitive).
 Timeouts send `KILL QUERY` on a connection of their own.
 """
 
@@ -35,9 +36,9 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from ....fieldtypes import Kind
 from ....patterns import LikePattern, escape_like
 from ....values import utc
-from ..casefold import FOLD_FROM, FOLD_TO, fold_text
+from ..casefold import FOLD_FROM, FOLD_TO, fold_text, merges_classes
 from ..elements import bind, exists, schema_text
-from ..likes import render_like
+from ..likes import pattern_literals, render_like
 from ..logic import Leaf, Test
 from ..refs import FAMILY_KIND, Ref
 from ..storage import JSON_KINDS, TEXT_STORED_KINDS, InstantText
@@ -149,16 +150,22 @@ class _Folded(ColumnElement[Any]):
     under a uca1400 collation is the simple lowercase mapping re uses, and one REPLACE (exact
     whatever the collation) per member of re's extra case classes (s/ſ, σ/ς, ...) maps it to
     the class's representative. One node rendered from a template: hundreds of `icontains`
-    build in milliseconds."""
+    build in milliseconds. Without `classes`, the LOWER() alone: enough for a pattern whose
+    literals fold outside those classes (`casefold.merges_classes`)."""
 
     __visit_name__ = "crudql_mysql_folded"
     inherit_cache = True
-    _traverse_internals = [("element", InternalTraversal.dp_clauseelement), ("collation", InternalTraversal.dp_string)]
+    _traverse_internals = [
+        ("element", InternalTraversal.dp_clauseelement),
+        ("collation", InternalTraversal.dp_string),
+        ("classes", InternalTraversal.dp_boolean),
+    ]
     type = sa.String()
 
-    def __init__(self, element: ColumnElement[Any], collation: str) -> None:
+    def __init__(self, element: ColumnElement[Any], collation: str, classes: bool = True) -> None:
         self.element = element
         self.collation = collation
+        self.classes = classes
 
 
 # The folded characters need no escaping in an SQL string literal (no quote, backslash or %).
@@ -170,7 +177,7 @@ _REPLACES = "".join(f", '{source}', '{target}')" for source, target in zip(FOLD_
 @compiles(_Folded)
 def _render_folded(element: _Folded, compiler: Any, **kw: Any) -> str:
     lowered = f"LOWER({compiler.process(element.element, **kw)} COLLATE {element.collation}) COLLATE {BINARY}"
-    return "REPLACE(" * len(FOLD_FROM) + lowered + _REPLACES
+    return "REPLACE(" * len(FOLD_FROM) + lowered + _REPLACES if element.classes else lowered
 
 
 # Array items JSON holds as strings written by Python's json.dumps (crudql's own form).
@@ -439,9 +446,11 @@ class MySQLDialect(SQLDialect):
         return _Folded(text, self.case_collation)
 
     def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
-        # The pattern is folded in Python, the value in SQL.
+        # The pattern is folded in Python, the value in SQL (re's extra classes merged only if
+        # some literal is in one: otherwise merging them changes no match).
         rendered = render_like(pattern, lambda text: escape_like(fold_text(text)))
-        return Leaf(self.fold(value).like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
+        folded = _Folded(value, self.case_collation, classes=merges_classes(pattern_literals(pattern)))
+        return Leaf(folded.like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
 
     def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
         # One EXISTS over the patterns as one bound JSON array: the value (folded once in the

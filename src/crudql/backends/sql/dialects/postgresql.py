@@ -2,9 +2,11 @@
 
 Text columns use the "C" collation (code-point order) and indexes are built NULLS FIRST.
 JSON is navigated with `->`/`->>` (map keys bound), arrays with `jsonb_array_elements`, and
-array membership is JSONB containment (`@>`), which a GIN index can serve. `ilike` folds case
-with `lower()` under a libc UTF-8 collation (Unicode's simple lowercase mapping, as Python's
-`re` uses) and `translate()` of re's extra case classes.
+array membership is JSONB containment (`@>`), which a GIN index can serve. `ilike` is ILIKE
+under the "C" collation (ASCII letters only) where that is exact (`casefold.folds_as_ascii`);
+otherwise it folds case with `lower()` under a libc UTF-8 collation (Unicode's simple lowercase
+mapping, as Python's `re` uses), and `translate()` of re's extra case classes where the
+pattern needs them (`casefold.merges_classes`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from sqlalchemy.sql import ColumnElement
 
 from ....fieldtypes import Kind
 from ....patterns import LikePattern, escape_like
-from ..casefold import FOLD_FROM, FOLD_TO, fold_text
+from ..casefold import FOLD_FROM, FOLD_TO, fold_text, folds_as_ascii, merges_classes
 from ..elements import bind, schema_text
-from ..likes import render_like
+from ..likes import pattern_literals, render_like
 from ..logic import Leaf, Test
 from ..refs import FAMILY_KIND, Ref
 from ..storage import JSON_KINDS
@@ -168,17 +170,26 @@ class PostgresDialect(SQLDialect):
     def like(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
         return Leaf(value.like(bind(render_like(pattern), sa.String()), escape="\\"), value.is_(None))
 
+    def _lower(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        # lower() under a libc UTF-8 collation is the simple lowercase mapping re uses.
+        return sa.func.lower(sa.collate(text, self.case_collation))
+
     def fold(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
-        # lower() under a libc UTF-8 collation is the simple lowercase mapping re uses; translate()
-        # then merges re's extra case classes (s/ſ, σ/ς, ...).
-        return sa.func.translate(
-            sa.func.lower(sa.collate(text, self.case_collation)), schema_text(FOLD_FROM), schema_text(FOLD_TO)
-        )
+        # translate() then merges re's extra case classes (s/ſ, σ/ς, ...).
+        return sa.func.translate(self._lower(text), schema_text(FOLD_FROM), schema_text(FOLD_TO))
 
     def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
-        # The pattern is folded in Python, the value in SQL.
+        literals = list(pattern_literals(pattern))
+        if folds_as_ascii(literals):
+            # ILIKE lowers ASCII letters only under "C", and these literals have no case partner
+            # outside ASCII: exactly the fold, at the cost of a hand-written ILIKE.
+            ilike = sa.collate(value, "C").ilike(bind(render_like(pattern), sa.String()), escape="\\")
+            return Leaf(ilike, value.is_(None))
+        # The pattern is folded in Python, the value in SQL (re's extra classes merged only if
+        # some literal is in one: otherwise merging them changes no match).
         rendered = render_like(pattern, lambda text: escape_like(fold_text(text)))
-        return Leaf(self.fold(value).like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
+        folded = self.fold(value) if merges_classes(literals) else self._lower(value)
+        return Leaf(folded.like(bind(rendered, sa.String()), escape="\\"), value.is_(None))
 
     def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
         # value LIKE ANY (:patterns): one bound array, whatever the number of alternatives.

@@ -2,8 +2,10 @@
 
 Instants are fixed-width UTC text. JSON is navigated with `json_extract` by literal paths built
 from schema names, and map keys (client text) through `json_each ... WHERE key = :bound`.
-LIKE is GLOB (case-sensitive, `?` one character); `ilike` calls a Python function registered
-on each connection, the same matcher as the Python backend, so the same Unicode folding.
+LIKE is GLOB (case-sensitive, `?` one character). `ilike` is SQLite's own LIKE where that is
+exact (`casefold.folds_as_ascii`: it folds ASCII letters only); otherwise it calls a Python
+function registered on each connection, the same matcher as the Python backend, so the same
+Unicode folding.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy.sql import ColumnElement
 from ....fieldtypes import Kind
 from ....patterns import LikePattern, like_matcher
 from ....timeouts import Deadline
-from ..casefold import fold_text
+from ..casefold import fold_text, folds_as_ascii
 from ..elements import ONE, bind, schema_text
 from ..likes import pattern_literals, render_glob, render_like
 from ..logic import Const, Leaf, Test
@@ -139,7 +141,13 @@ class SQLiteDialect(SQLDialect):
     def prepare(self, conn: Connection) -> None:
         # conn.info belongs to the DBAPI connection and survives pool checkouts.
         if not conn.info.get(self.FUNCTIONS_KEY):
-            register_sqlite_functions(conn.connection.dbapi_connection)
+            dbapi_connection: Any = conn.connection.dbapi_connection
+            register_sqlite_functions(dbapi_connection)
+            # `ilike`'s fast form is LIKE, exact only while LIKE folds ASCII case (the default;
+            # the pragma is deprecated). crudql's own `like` is GLOB, which it does not affect.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA case_sensitive_like = OFF")
+            cursor.close()
             conn.info[self.FUNCTIONS_KEY] = True
 
     @staticmethod
@@ -248,8 +256,13 @@ class SQLiteDialect(SQLDialect):
         return Leaf(value.op("GLOB", is_comparison=True)(bind(render_glob(pattern), sa.String())), value.is_(None))
 
     def ilike(self, value: ColumnElement[Any], pattern: LikePattern) -> Test:
+        rendered = bind(render_like(pattern), sa.String())
+        if folds_as_ascii(pattern_literals(pattern)):
+            # SQLite's LIKE folds ASCII letters only (case_sensitive_like off, the default), and
+            # these literals have no case partner outside ASCII: the same matches, in C.
+            return Leaf(value.like(rendered, escape="\\"), value.is_(None))
         # A Python function: the same matcher as the Python backend, so the same Unicode folding.
-        test = sa.func.crudql_ilike(value, bind(render_like(pattern), sa.String())) == ONE
+        test = sa.func.crudql_ilike(value, rendered) == ONE
         return Leaf(test, value.is_(None))
 
     def like_any(self, value: ColumnElement[Any], patterns: list[LikePattern], ignore_case: bool) -> Test:
