@@ -32,6 +32,7 @@ For `%an%` those agree with crudql's Unicode folding on this data (the pages are
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sqlite3
@@ -303,18 +304,36 @@ def _quartile(times: list[float]) -> float:
     return sorted(times)[len(times) // 4] * 1000
 
 
+# Whether the cyclic garbage collector runs during the timed calls (`--gc`).
+GC_PAUSED = False
+
+
 def measure(pairs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
     """Lower quartiles (ms) of interleaved runs (each round runs every side once), after a
     warm-up. On a shared machine the lower quartile is stable where the median drifts with
-    other processes' load, and interleaving exposes both sides to the same conditions."""
+    other processes' load, and interleaving exposes both sides to the same conditions.
+
+    With `GC_PAUSED` the collector is paused during each timed call and its young generation
+    collected between calls, outside the timing (as `timeit` pauses it): a page of 20 Contact
+    models allocates about 680 tracked objects, a few short of the collector's 700, so
+    whichever side allocates a few dozen more pays a ~45 µs collection on every call, the
+    other on every tenth (docs/benchmarks.md)."""
     for fn in pairs.values():
         fn(), fn()
     samples: dict[str, list[float]] = {k: [] for k in pairs}
     for _ in range(repeat):
         for name, fn in pairs.items():
+            if GC_PAUSED:
+                gc.collect(0)
+                gc.disable()
             t = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - t)
+            try:
+                fn()
+            finally:
+                elapsed = time.perf_counter() - t
+                if GC_PAUSED:
+                    gc.enable()
+            samples[name].append(elapsed)
     return {k: _quartile(v) for k, v in samples.items()}
 
 
@@ -470,6 +489,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--goals-only", action="store_true", help="time only issue 14's goal rows; no plans")
     parser.add_argument(
+        "--gc", choices=("on", "paused"), default="on", help="the garbage collector during timed calls (see measure)"
+    )
+    parser.add_argument(
         "--dsn",
         default=os.environ.get("CRUDQL_BENCH_POSTGRES_DSN")
         or os.environ.get("CRUDQL_TEST_POSTGRES_DSN")
@@ -482,10 +504,12 @@ def main(argv: list[str] | None = None) -> None:
         or "mysql+pymysql://root@127.0.0.1:3306/test",
     )
     args = parser.parse_args(argv)
+    global GC_PAUSED
+    GC_PAUSED = args.gc == "paused"
     t = time.perf_counter()
     records = contacts(args.n, args.seed)
     print(f"# crudql SQL benchmark\n\n{args.n:,} sample contacts (seed {args.seed}) generated in {time.perf_counter() - t:.1f} s; "
-          f"lower quartiles of {args.repeat} interleaved runs; Python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
+          f"lower quartiles of {args.repeat} interleaved runs (garbage collector {args.gc}); Python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
           f"SQLite {sqlite3.sqlite_version}.")
     engines = args.engines.split(",")
     if "sqlite" in engines:

@@ -39,3 +39,14 @@ def test_pages_and_cursors_are_those_of_the_python_backend(make_source: Any) -> 
                 break
             cursor = page.next_cursor
         assert seen == [c.id for c in run_query(PageRequest(s=s, page_size=100), reference).data]
+
+
+def test_an_offset_page_knows_from_the_count_whether_more_follow(make_source: Any) -> None:
+    # An offset page reads no row past itself: the count says whether another page follows.
+    source = make_source(RECORDS)
+    items, total = source.page(None, [], 18, 6, lookahead=True)  # c18..c22: the last five
+    assert total == 23 and [i.id for i in items] == [f"c{i}" for i in range(18, 23)]
+    for size, number, more in ((23, 1, False), (1, 23, False), (1, 22, True), (22, 1, True), (24, 1, False)):
+        page = run_query(PageRequest(page_size=size, page_number=number), source)
+        assert (page.next_cursor is not None) is more, (size, number)
+        assert page.total_count == 23 and None not in page.data

@@ -1,13 +1,14 @@
 """The SQL backend: checked filters and sorts compiled to SQLAlchemy Core, and the SQL source.
 
 storage    stored values and crudql's column layout
-tables     tables for models, their indexes, field -> column mapping
+tables     tables for models, their indexes, field -> column mapping, loading records
 elements   small SQLAlchemy building blocks (bound values, schema text, junctions)
 logic      the two-valued tests (positive / negative rendering)
 refs       where a field's value lives (column or JSON path)
 casefold   Unicode case folding equal to Python's re.IGNORECASE
 likes      LIKE / GLOB rendering
 compiler   the filter and sort compiler
+execution  cached statements run straight on the DBAPI cursor
 dialects/  one module per engine over the `SQLDialect` contract
 source     `crudql.sources.SQL`
 """

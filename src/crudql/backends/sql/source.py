@@ -35,19 +35,28 @@ from ...cache import CompiledCache, WeightedLRU, tree_weight
 from ...check.schema import Schema
 from ...cursor import check_cursor_key
 from ...errors import QueryError
-from ...fieldtypes import FieldType, Kind
-from ...records import require_model, validated
+from ...fieldtypes import Kind
+from ...records import require_model
 from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from ...values import clock
 from .compiler import FilterCompiler
 from .dialects import dialect_for
 from .dialects.base import SQLDialect
+from .execution import Direct, DirectPair, fetch_all, fetch_scalar, runs_direct
 from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, position_values
 from .loading import Loader
-from .mapping import Json, Node, Scalar, build_mapping
+from .mapping import Json, Scalar, build_mapping
 from .params import now_bindings, now_values
-from .storage import UnstorableValue, decode_json, to_row
-from .tables import IndexSpec, create_indexes, default_table_name, model_indexes, table_for_model
+from .storage import decode_json
+from .tables import (
+    IndexSpec,
+    create_indexes,
+    default_table_name,
+    insert_records,
+    model_indexes,
+    storage_columns,
+    table_for_model,
+)
 
 __all__ = ["SQLSource", "Statements"]
 
@@ -59,24 +68,26 @@ class _PagePlan:
     """One page's statements (a keyset page: segments of the order) and their parameters."""
 
     stmts: Statements
-    statements: tuple[Any, ...]
+    statements: tuple[Statements, ...]  # whose pages run, in turn, until the page is full
     params: dict[str, Any]
     nows: dict[str, Any]
     offset: int
     limit: int
     keyset: bool
-    lookahead: bool = False  # a full page's last row is only counted: no model for it
+    lookahead: bool = False  # the page's last item only shows that more follow: no model for it
 
 
 @dataclass(frozen=True)
 class Statements:
     """The statements of one (filter, sort): the page (bound `crudql_limit`, `crudql_offset`)
     and the count; `nows` are the parameters `now` values of the filter became (bound per
-    request, `crudql.backends.sql.params`)."""
+    request, `crudql.backends.sql.params`). `direct`: the same statements compiled to run
+    on the DBAPI cursor (`crudql.backends.sql.execution`), where the source may."""
 
     page: sa.Select[Any]
     count: sa.Select[Any]
     nows: tuple[tuple[str, Now, str], ...] = ()
+    direct: DirectPair | None = None
 
 
 class SQLSource:
@@ -138,6 +149,14 @@ class SQLSource:
         # types (enums, naive datetimes, UUIDs, arrays) and are assembled by the loader.
         self._raw = own_layout and self.mapping.flat
         self._loader = None if self._raw else Loader(self.compiler.root)
+        # Statements run on the DBAPI cursor where nothing is lost (`execution`): a synchronous
+        # engine the source takes connections from (a Connection passed in keeps SQLAlchemy's
+        # transaction bookkeeping); only the count where rows go to the loader, which reads
+        # them as SQLAlchemy types them.
+        self._direct = not self.is_async and isinstance(self._reader, Engine)
+        # Direct statements are compiled once SQLAlchemy has met the server (MariaDB or MySQL,
+        # its version): statements built before that (`explain`) are cached apart.
+        self._server_known = False
         fields_ = [mf for mf in self.mapping.fields.values() if isinstance(mf, (Scalar, Json))]
         self._columns = [(mf.expr, mf.alias) for mf in fields_]
         # JSON columns are decoded here, once (`decode_json`), unless the driver returns them
@@ -201,7 +220,7 @@ class SQLSource:
                 table.drop(conn, checkfirst=True)
             table.create(conn)
             create_indexes(table, conn, dialect, wanted)
-            _insert(conn, table, model, columns, records, batch_size)
+            insert_records(conn, table, model, columns, records, batch_size)
         return cls(bind, table, model, own_layout=True, **source_options)
 
     def insert(self, records: Iterable[BaseModel | dict[str, Any]], *, batch_size: int = 1000) -> int:
@@ -209,7 +228,7 @@ class SQLSource:
         if self.is_async or not isinstance(self.bind, (Engine, Connection)):
             raise TypeError("insert needs a synchronous Engine or Connection")
         with _transaction(self.bind, self.dialect) as conn:
-            return _insert(conn, self.table, self.model, storage_columns(self.mapping), records, batch_size)
+            return insert_records(conn, self.table, self.model, storage_columns(self.mapping), records, batch_size)
 
     # -------------------------------------------------------------- statements
 
@@ -217,12 +236,14 @@ class SQLSource:
         """The page and count statements for a checked query, cached by the (hashable) AST
         and bounded by an estimate of their memory."""
         return self._statements.get_or_build(
-            (where, tuple(order)), lambda: self._build(where, order), lambda _: 10 * tree_weight(where)
+            (where, tuple(order), self._server_known),
+            lambda: self._build(where, order),
+            lambda _: 10 * tree_weight(where),
         )
 
     def _after_statements(
         self, where: Expr | None, order: Sequence[SortKey], position: Sequence[Any], offset: bool
-    ) -> tuple[tuple[sa.Select[Any], ...], dict[str, Any]]:
+    ) -> tuple[tuple[Statements, ...], dict[str, Any]]:
         """The page statements of a keyset page: the rows after `position`, in consecutive
         segments of the order (`keyset_segments`; one, with an OFFSET, when `offset`), cached
         by the position's shape; and the position's parameters."""
@@ -238,9 +259,11 @@ class SQLSource:
             return tuple(self._build(where, order, part, False) for part in keyset_segments(terms, shape))
 
         statements = self._after_cache.get_or_build(
-            (where, key, shape, offset), build, lambda built: len(built) * (10 * tree_weight(where) + 512 * len(terms))
+            (where, key, shape, offset, self._server_known),
+            build,
+            lambda built: len(built) * (10 * tree_weight(where) + 512 * len(terms)),
         )
-        return tuple(s.page for s in statements), params
+        return statements, params
 
     def _build(
         self, where: Expr | None, order: Sequence[SortKey], after: Any = None, offset: bool = True
@@ -265,7 +288,11 @@ class SQLSource:
         page = page.order_by(*self.compiler.order_by(order)).limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
         if offset:
             page = page.offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
-        return Statements(page, count, now_bindings(condition))
+        nows = now_bindings(condition)
+        if not (self._direct and self._server_known):
+            return Statements(page, count, nows)
+        names = [name for name, _, _ in nows]
+        return Statements(page, count, nows, DirectPair(page if self._loader is None else None, count, names))
 
     def explain(
         self,
@@ -289,7 +316,7 @@ class SQLSource:
         page = stmts.page
         if after is not None:
             pages, position = self._after_statements(where, order, after, offset > 0)
-            page = pages[0]  # the first segment: where the page starts
+            page = pages[0].page  # the first segment: where the page starts
             params.update(position)
         prefix = self.dialect.explain_prefix
         plan: list[str] = []
@@ -340,9 +367,12 @@ class SQLSource:
         the `limit`-th item, there only to show that more follow, is None instead of a model."""
         if self.is_async:
             raise TypeError("this source reads through an AsyncEngine: await crudql.run_query_async(request, source)")
+        self._meet_server()
         plan = self._plan(where, order, offset, limit, after, now, lookahead)
         with self._running() as conn:
-            return self._page_on(conn, plan)
+            rows, more, total = self._page_on(conn, plan)
+        # Models are built once the connection is back in the pool.
+        return (self._records(rows) if self._loader is None else rows) + more, total
 
     async def page_async(
         self,
@@ -379,33 +409,51 @@ class SQLSource:
         nows = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
         if after is None:
             params = {LIMIT: limit, OFFSET: offset, **nows}
-            return _PagePlan(stmts, (stmts.page,), params, nows, offset, limit, False, lookahead)
+            return _PagePlan(stmts, (stmts,), params, nows, offset, limit, False, lookahead)
         statements, position = self._after_statements(where, order, after, offset > 0)
         params = {LIMIT: limit, **nows, **position, **({OFFSET: offset} if offset > 0 else {})}
         return _PagePlan(stmts, statements, params, nows, offset, limit, True, lookahead)
 
     def _page_guarded(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], int]:
         with self._guarded(conn) as guarded:
-            return self._page_on(guarded, plan)
+            rows, more, total = self._page_on(guarded, plan)
+        return (self._records(rows) if self._loader is None else rows) + more, total
 
-    def _page_on(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], int]:
+    def _page_on(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], list[Any], int]:
+        """The page's rows (raw in crudql's own layout, else models: the loader's relationships
+        take further statements), [None] when only counted rows show that more follow, and
+        the total."""
+        direct = self._direct and runs_direct(conn)
+        forms = self._forms(direct, plan.stmts, conn)
+        # An offset page learns whether more follow from the count it runs anyway (or from a
+        # partial page), not from one more row: a sorted index scan then reads no row past
+        # the page. A cursor's page counts every match, not those after it: it reads one more.
+        counted = plan.lookahead and not plan.keyset and plan.limit > 1
+        wanted = plan.limit - 1 if counted else plan.limit
         rows: list[Any] = []
         params = dict(plan.params)
-        for statement in plan.statements:  # segments of the order, until the page is full
-            params[LIMIT] = plan.limit - len(rows)
-            rows += conn.execute(statement, params, execution_options=self._options).all()
-            if len(rows) >= plan.limit:
+        for stmts in plan.statements:  # segments of the order, until the page is full
+            params[LIMIT] = wanted - len(rows)
+            page = (forms if stmts is plan.stmts else self._forms(direct, stmts, conn))[0]
+            if page is not None:
+                rows += fetch_all(conn, page, params)
+            else:
+                rows += conn.execute(stmts.page, params, execution_options=self._options).all()
+            if len(rows) >= wanted:
                 break
         if plan.keyset:
-            total = int(conn.execute(plan.stmts.count, plan.nows, execution_options=self._options).scalar_one())
+            total = self._count(conn, plan.stmts, plan.nows, forms[1])
         else:
-            total = self._total(conn, plan.stmts, rows, plan.offset, plan.limit, plan.nows)
+            total = self._total(conn, plan.stmts, rows, plan.offset, wanted, plan.nows, forms[1])
         more: list[Any] = []
-        if plan.lookahead and len(rows) >= plan.limit > 0:
-            rows, more = rows[: plan.limit - 1], [None]  # only counted (`crudql.request.page_of`)
+        if counted:
+            if len(rows) == wanted and plan.offset + wanted < total:
+                more = [None]  # only counted (`crudql.request.page_of`)
+        elif plan.lookahead and len(rows) >= plan.limit > 0:
+            rows, more = rows[: plan.limit - 1], [None]
         if self._loader is None:
-            return [self._record(row) for row in rows] + more, total
-        return [self.model.model_validate(r) for r in self._loader.records(conn, rows)] + more, total
+            return rows, more, total
+        return [self.model.model_validate(r) for r in self._loader.records(conn, rows)], more, total
 
     @contextmanager
     def _running(self) -> Iterator[Connection]:
@@ -433,19 +481,43 @@ class SQLSource:
             raise
 
     def _total(
-        self, conn: Connection, stmts: Statements, rows: list[Any], offset: int, limit: int, params: dict[str, Any]
+        self,
+        conn: Connection,
+        stmts: Statements,
+        rows: list[Any],
+        offset: int,
+        limit: int,
+        params: dict[str, Any],
+        direct: Direct | None,
     ) -> int:
         if (rows and len(rows) < limit) or (not rows and offset == 0):
             return offset + len(rows)  # the page shows the end of the matches
         if rows and self.count_mode == "window":
             return int(rows[0][-1])
+        return self._count(conn, stmts, params, direct)
+
+    def _count(self, conn: Connection, stmts: Statements, params: dict[str, Any], direct: Direct | None) -> int:
+        if direct is not None:
+            return int(fetch_scalar(conn, direct, params))
         return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
 
     def count(self, where: Expr | None = None, *, now: dt.datetime | None = None) -> int:
+        self._meet_server()
         stmts = self.statements(where, ())
         with self._running() as conn:
             params = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
-            return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
+            direct = self._forms(self._direct and runs_direct(conn), stmts, conn)[1]
+            return self._count(conn, stmts, params, direct)
+
+    @staticmethod
+    def _forms(direct: bool, stmts: Statements, conn: Connection) -> tuple[Direct | None, Direct | None]:
+        """The statements' (page, count) to run on the DBAPI cursor; None: through SQLAlchemy."""
+        if direct and stmts.direct is not None:
+            return stmts.direct.forms(conn.dialect) or (None, None)
+        return None, None
+
+    def _records(self, rows: list[Any]) -> list[Any]:
+        return [self._record(row) for row in rows]
 
     def _record(self, row: Sequence[Any]) -> Any:
         values = list(row)
@@ -455,6 +527,16 @@ class SQLSource:
         # A NULL column is an absent field: SQL has one NULL for "missing" and "null".
         data = {alias: value for (_, alias), value in zip(self._columns, values) if value is not None}
         return self.model.model_validate(data)
+
+    def _meet_server(self) -> None:
+        """Before the first direct statement is compiled: a connection, on which SQLAlchemy
+        initializes the dialect (server version, MariaDB or MySQL, quoting), as it would before
+        compiling a statement it runs."""
+        if self._direct and not self._server_known:
+            if self.bind.dialect.server_version_info is None:
+                with self._connect():
+                    pass
+            self._server_known = True
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
@@ -479,16 +561,6 @@ def _many_count(plan: Any) -> int:
     return count
 
 
-def storage_columns(mapping: Node) -> dict[str, tuple[str, FieldType]]:
-    """Column key -> (alias, field type) of a flat mapping: what `to_row` writes."""
-    out: dict[str, tuple[str, FieldType]] = {}
-    for mf in mapping.fields.values():
-        if not isinstance(mf, (Scalar, Json)) or not isinstance(mf.expr, sa.Column):
-            raise ValueError(f"{mapping.model.__name__}: records are stored only in crudql's own layout")
-        out[mf.expr.key] = (mf.alias, mf.type)
-    return out
-
-
 @contextmanager
 def _transaction(bind: Engine | Connection, dialect: SQLDialect) -> Iterator[Connection]:
     if isinstance(bind, Connection):
@@ -500,26 +572,3 @@ def _transaction(bind: Engine | Connection, dialect: SQLDialect) -> Iterator[Con
     else:
         with dialect.exclusive(bind), bind.begin() as conn:
             yield conn
-
-
-def _insert(
-    conn: Connection,
-    table: sa.Table,
-    model: type[BaseModel],
-    columns: dict[str, tuple[str, FieldType]],
-    records: Iterable[Any],
-    batch_size: int,
-) -> int:
-    batch: list[dict[str, Any]] = []
-    n = 0
-    for n, record in enumerate(validated(model, records), 1):
-        try:
-            batch.append(to_row(record, columns))
-        except UnstorableValue as exc:
-            raise ValueError(f"item {n - 1}: {exc}") from None
-        if len(batch) >= batch_size:
-            conn.execute(table.insert(), batch)
-            batch = []
-    if batch:
-        conn.execute(table.insert(), batch)
-    return n

@@ -1,4 +1,5 @@
-"""crudql's own tables (`SQL.from_records`), their indexes, and which column holds which field.
+"""crudql's own tables (`SQL.from_records`), their indexes, which column holds which field, and
+loading records into them.
 
 A model's table has one column per top-level field, by Python name: scalars in typed columns
 (types from the dialect: code-point collation for text, instants, 64-bit integers), objects,
@@ -8,20 +9,30 @@ primary key; required fields are NOT NULL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from ...check.schema import Schema
-from ...records import default_table_name
+from ...fieldtypes import FieldType
+from ...records import default_table_name, validated
+from .mapping import Json, Node, Scalar
+from .storage import UnstorableValue, to_row
 
 if TYPE_CHECKING:
     from .dialects.base import SQLDialect
 
-__all__ = ["create_indexes", "default_table_name", "model_indexes", "table_for_model"]
+__all__ = [
+    "create_indexes",
+    "default_table_name",
+    "insert_records",
+    "model_indexes",
+    "storage_columns",
+    "table_for_model",
+]
 
 IndexSpec = Sequence[str | Sequence[str]]
 
@@ -68,3 +79,37 @@ def create_indexes(table: sa.Table, conn: Connection, dialect: SQLDialect, index
             raise ValueError(f"cannot index {', '.join(unknown)}: not a column of {table.name!r}")
         parts = [dialect.index_part(table.c[n]) for n in spec]
         sa.Index(f"ix_{table.name}_{'_'.join(spec)}", *parts).create(conn)
+
+
+def storage_columns(mapping: Node) -> dict[str, tuple[str, FieldType]]:
+    """Column key -> (alias, field type) of a flat mapping: what `to_row` writes."""
+    out: dict[str, tuple[str, FieldType]] = {}
+    for mf in mapping.fields.values():
+        if not isinstance(mf, (Scalar, Json)) or not isinstance(mf.expr, sa.Column):
+            raise ValueError(f"{mapping.model.__name__}: records are stored only in crudql's own layout")
+        out[mf.expr.key] = (mf.alias, mf.type)
+    return out
+
+
+def insert_records(
+    conn: Connection,
+    table: sa.Table,
+    model: type[BaseModel],
+    columns: dict[str, tuple[str, FieldType]],
+    records: Iterable[Any],
+    batch_size: int,
+) -> int:
+    """Validate `records` into `model` and insert them in batches; returns how many."""
+    batch: list[dict[str, Any]] = []
+    n = 0
+    for n, record in enumerate(validated(model, records), 1):
+        try:
+            batch.append(to_row(record, columns))
+        except UnstorableValue as exc:
+            raise ValueError(f"item {n - 1}: {exc}") from None
+        if len(batch) >= batch_size:
+            conn.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(table.insert(), batch)
+    return n

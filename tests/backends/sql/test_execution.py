@@ -1,0 +1,191 @@
+"""A source's statements run straight on the DBAPI cursor from their second run, where nothing
+observes SQLAlchemy's execution (`crudql.backends.sql.execution`), and through
+`Connection.execute` otherwise: the same pages, totals, cursors and errors either way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+import crudql
+from crudql.backends.sql import SQLSource
+from crudql.backends.sql.execution import compile_direct, runs_direct
+from crudql.models import Contact
+from crudql.request import PageRequest, run_query
+from crudql.sample import contacts
+from support.sql import statements_run, table_name
+
+NOW = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+RECORDS = contacts(60, seed=7)
+
+# Filters and sorts over what a page binds: values, `now`, IN lists, ilike, keyset positions.
+REQUESTS = [
+    PageRequest(page_size=6),
+    PageRequest(q='(= organizationID "org_acme")', s="-creationTime", page_size=4),
+    PageRequest(q='(in info.partner ("AWS" "GCP"))', s="name", page_size=2, page_number=2),
+    PageRequest(q='(ilike name "%an%")', s="-name", page_size=2),
+    PageRequest(q='(>= creationTime (now "-400d"))', s="creationTime", page_size=2),
+    PageRequest(q='(not (has tags "churned"))', s="-info.cosellPartnerMetrics.accountCount", page_size=7),
+    PageRequest(q='(= name "nobody")', page_size=5),
+    PageRequest(page_size=5, page_number=13),  # past the end
+]
+
+
+class RanThroughSQLAlchemy(Exception):
+    pass
+
+
+@contextmanager
+def without_sqlalchemy_execution(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """While inside, `Connection.execute` fails: whatever runs, runs on the DBAPI cursor."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RanThroughSQLAlchemy
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "execute", refuse)
+        yield
+
+
+def _pages(source: SQLSource, request: PageRequest) -> list[tuple[list[str], int, bool]]:
+    """The request's page and, through their cursors, the pages after it."""
+    out, cursor = [], None
+    for _ in range(40):
+        page = run_query(request.model_copy(update={"cursor": cursor}) if cursor else request, source, now=NOW)
+        assert None not in page.data
+        out.append(([c.id for c in page.data], page.total_count, page.next_cursor is not None))
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+    raise AssertionError("the cursors did not reach the last page")
+
+
+@pytest.mark.parametrize("request_", REQUESTS, ids=lambda r: f"{r.q}|{r.s}|{r.page_number}")
+def test_direct_pages_are_those_of_sqlalchemys_path(
+    make_source: Any, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, request_: PageRequest
+) -> None:
+    source = make_source(RECORDS, cursor_key=b"k" * 32)
+    first = _pages(source, request_)  # each statement's first run: through SQLAlchemy
+    with without_sqlalchemy_execution(monkeypatch):
+        direct = _pages(source, request_)
+    seen, stop = statements_run(engine)  # a listener: statements go through SQLAlchemy
+    try:
+        through_sqlalchemy = _pages(source, request_)
+    finally:
+        stop()
+    assert seen, "the listener saw no statement"
+    assert direct == through_sqlalchemy == first
+    reference = crudql.sources.InMemory(RECORDS, model=source.model, cursor_key=b"k" * 32)
+    assert direct == _pages(reference, request_)
+
+
+def test_models_are_the_same_either_way(make_source: Any, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = make_source(RECORDS)
+    request = PageRequest(page_size=100)
+    run_query(request, source)
+    with without_sqlalchemy_execution(monkeypatch):
+        direct = run_query(request, source)
+    seen, stop = statements_run(engine)
+    try:
+        through_sqlalchemy = run_query(request, source)
+    finally:
+        stop()
+    assert seen and direct.data == through_sqlalchemy.data and len(direct.data) == len(RECORDS)
+
+
+def test_count_runs_direct(make_source: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = make_source(RECORDS)
+    where = crudql.parse_filter('(= organizationID "org_acme")', schema=source.schema)
+    expected = sum(1 for r in RECORDS if r.get("organizationID") == "org_acme")
+    assert source.count(where) == expected
+    with without_sqlalchemy_execution(monkeypatch):
+        assert source.count(where) == expected
+
+
+def test_a_statement_run_once_goes_through_sqlalchemy(make_source: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A one-off filter keeps SQLAlchemy's compiled cache (one entry for every filter of its shape).
+    source = make_source(RECORDS)
+    with without_sqlalchemy_execution(monkeypatch), pytest.raises(RanThroughSQLAlchemy):
+        run_query(PageRequest(q='(= name "a one-off")'), source)
+
+
+def test_echo_logs_every_statement(engine: sa.Engine, caplog: pytest.LogCaptureFixture) -> None:
+    source = SQLSource.from_records(engine, RECORDS, Contact, table_name=table_name())
+    try:
+        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+            page = run_query(PageRequest(q='(= organizationID "org_acme")', page_size=1), source)
+        assert page.total_count > 1  # a full page: the page query and the count
+        logged = [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
+        assert sum("SELECT" in m and "count(*)" not in m for m in logged) >= 1
+        assert any("count(*)" in m for m in logged)
+    finally:
+        source.table.drop(engine)
+
+
+def test_driver_errors_are_wrapped_as_sqlalchemy_wraps_them(
+    make_source: Any, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(RECORDS)
+    run_query(PageRequest(), source), run_query(PageRequest(), source)  # statements run twice
+    source.table.drop(engine)
+    try:
+        with without_sqlalchemy_execution(monkeypatch), pytest.raises(sa.exc.DBAPIError) as direct:
+            run_query(PageRequest(), source)
+        seen, stop = statements_run(engine)
+        try:
+            with pytest.raises(sa.exc.DBAPIError) as through_sqlalchemy:
+                run_query(PageRequest(), source)
+        finally:
+            stop()
+        assert seen  # the listener sent it through SQLAlchemy
+        assert type(direct.value) is type(through_sqlalchemy.value)
+        assert type(direct.value.orig) is type(through_sqlalchemy.value.orig)
+        assert direct.value.statement == through_sqlalchemy.value.statement
+    finally:
+        source.table.create(engine)  # make_source drops it
+
+
+def test_a_connection_passed_in_keeps_sqlalchemys_path(make_source: Any, engine: sa.Engine) -> None:
+    source = make_source(RECORDS)
+    with engine.connect() as conn:
+        mine = SQLSource(conn, source.table, source.model)
+        page = run_query(PageRequest(page_size=2), mine)
+        assert conn.in_transaction()  # SQLAlchemy began it, as with any statement it runs
+        assert [c.id for c in page.data] == [c.id for c in run_query(PageRequest(page_size=2), source).data]
+
+
+def test_what_sends_statements_through_sqlalchemy(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        assert runs_direct(conn)
+    listener = lambda *args: None  # noqa: E731
+    for target, event in ((engine, "before_execute"), (engine, "handle_error"), (sa.engine.Engine, "after_cursor_execute")):
+        sa.event.listen(target, event, listener)
+        try:
+            with engine.connect() as conn:
+                assert not runs_direct(conn), event
+        finally:
+            sa.event.remove(target, event, listener)
+    with engine.execution_options(schema_translate_map={None: "elsewhere"}).connect() as conn:
+        assert not runs_direct(conn)
+    with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        assert runs_direct(conn)
+
+
+def test_statements_only_sqlalchemy_can_run_are_not_compiled(engine: sa.Engine) -> None:
+    table = sa.table("t", sa.column("a", sa.Integer), sa.column("b", sa.DateTime))
+    expanding = sa.select(table.c.a).where(table.c.a.in_([1, 2, 3]))
+    assert compile_direct(expanding, engine.dialect) is None
+    literal = sa.select(table.c.a).where(table.c.a == sa.literal(4, literal_execute=True))
+    assert compile_direct(literal, engine.dialect) is None
+    plain = sa.select(table.c.a).where(table.c.b > dt.datetime(2026, 1, 1)).limit(sa.bindparam("n", type_=sa.Integer))
+    direct = compile_direct(plain, engine.dialect)
+    assert direct is not None and set(direct.per_request) == {"n"}
+    with pytest.raises(KeyError, match="'n'"):
+        direct.parameters({})
