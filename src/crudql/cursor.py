@@ -75,7 +75,7 @@ _INVALID = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     """What a cursor says: the page it came from, and its last item's sort values."""
 

@@ -193,7 +193,7 @@ def effective_sort(keys: list[SortKey], schema: Schema) -> list[SortKey]:
     return [*keys, SortKey(id_field.dotted, False, id_field)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PreparedQuery:
     """A request checked against a schema: what a source's `page` is called with (`call`),
     and what the response needs (`page_of`)."""
@@ -268,7 +268,8 @@ def page_of(query: PreparedQuery, items: list[Any], total: int) -> Page[Any]:
         if query.cursor_key is not None:
             last = Position(query.page_number, sort_values(items[-1], query.order))
             next_cursor = encode_cursor(last, query.cursor_key, binding(query.where, query.order, size), query.order)
-    return _ANY_PAGE(
+    # Built from values this function made or checked: no validation (which would copy `items`).
+    return _ANY_PAGE.model_construct(
         data=items, page_number=query.page_number, page_size=size, total_count=total, next_cursor=next_cursor
     )
 

@@ -138,7 +138,11 @@ def runs_direct(conn: Connection) -> bool:
     alters it (listeners, echo, options). Read per connection: listeners come and go."""
     if getattr(conn, "_echo", True):  # SQL echo or the sqlalchemy.engine logger at INFO
         return False
-    events, dialect_events = conn.dispatch, conn.dialect.dispatch
+    if getattr(conn, "_has_events", True):  # listeners on this connection or on Connection itself
+        return False
+    # The engine's listeners (its own, its parent's, Engine's): read on the engine, whose
+    # listener collections persist, not on the connection, which would build them per request.
+    events, dialect_events = conn.engine.dispatch, conn.dialect.dispatch
     if any(getattr(events, name) for name in _CONNECTION_EVENTS):
         return False
     if any(getattr(dialect_events, name) for name in _DIALECT_EVENTS):

@@ -63,7 +63,7 @@ __all__ = ["SQLSource", "Statements"]
 LIMIT, OFFSET = "crudql_limit", "crudql_offset"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _PagePlan:
     """One page's statements (a keyset page: segments of the order) and their parameters."""
 
@@ -368,11 +368,13 @@ class SQLSource:
         if self.is_async:
             raise TypeError("this source reads through an AsyncEngine: await crudql.run_query_async(request, source)")
         self._meet_server()
-        plan = self._plan(where, order, offset, limit, after, now, lookahead)
-        with self._running() as conn:
-            rows, more, total = self._page_on(conn, plan)
-        # Models are built once the connection is back in the pool.
+        rows, more, total = self._fetch(self._plan(where, order, offset, limit, after, now, lookahead))
+        # Models are built once the connection is back in the pool (and no longer referenced).
         return (self._records(rows) if self._loader is None else rows) + more, total
+
+    def _fetch(self, plan: _PagePlan) -> tuple[list[Any], list[Any], int]:
+        with self._running() as conn:
+            return self._page_on(conn, plan)
 
     async def page_async(
         self,
@@ -517,7 +519,13 @@ class SQLSource:
         return None, None
 
     def _records(self, rows: list[Any]) -> list[Any]:
-        return [self._record(row) for row in rows]
+        """Models of raw rows; each row is dropped once its model is built, so a page holds one
+        copy of its records at a time (and the collector has that much less to walk)."""
+        models = []
+        for i, row in enumerate(rows):
+            rows[i] = None
+            models.append(self._record(row))
+        return models
 
     def _record(self, row: Sequence[Any]) -> Any:
         values = list(row)
