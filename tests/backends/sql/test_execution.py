@@ -189,3 +189,19 @@ def test_statements_only_sqlalchemy_can_run_are_not_compiled(engine: sa.Engine) 
     assert direct is not None and set(direct.per_request) == {"n"}
     with pytest.raises(KeyError, match="'n'"):
         direct.parameters({})
+
+
+@pytest.mark.parametrize("dialect_name", ["sqlite", "postgresql", "mysql"])
+def test_parameters_are_those_the_sql_names(dialect_name: str) -> None:
+    dialect = sa.dialects.registry.load(dialect_name)()
+    table = sa.table("t", sa.column("a", sa.String), sa.column("b", sa.Integer))
+    query = sa.select(table.c.a).where(table.c.a == "x", table.c.b > 3).limit(sa.bindparam("n", type_=sa.Integer))
+    direct = compile_direct(query, dialect)
+    assert direct is not None
+    parameters = direct.parameters({"n": 5})
+    if direct.positions is None:  # named: exactly the names the SQL holds
+        assert sorted(parameters.values(), key=str) == [3, 5, "x"]
+        assert all(f"%({name})s" in direct.sql for name in parameters)
+    else:  # positional, in the order of the placeholders (SQLite adds OFFSET 0 to a LIMIT)
+        assert direct.sql.count("?" if dialect_name == "sqlite" else "%s") == len(direct.positions)
+        assert list(parameters)[:3] == ["x", 3, 5] and len(parameters) == len(direct.positions)

@@ -66,18 +66,19 @@ class Direct:
 
     sql: str
     fixed: Mapping[str, Any]  # processed values the statement carries, by parameter name
-    per_request: Mapping[str, Callable[[Any], Any] | None]  # bound per execution, with its processor
+    # Bound per execution: parameter name -> (the key its value is given by, its processor).
+    per_request: Mapping[str, tuple[str, Callable[[Any], Any] | None]]
     positions: tuple[str, ...] | None  # positional paramstyles: the parameter of each placeholder
     sequence: Callable[[list[Any]], Any]  # the dialect's container for positional parameters
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
         """The DBAPI parameters for one execution: the fixed values and `given`'s."""
         values = dict(self.fixed)
-        for name, process in self.per_request.items():
+        for name, (key, process) in self.per_request.items():
             try:
-                value = given[name]
+                value = given[key]
             except KeyError:
-                raise KeyError(f"a value is required for the parameter {name!r}") from None
+                raise KeyError(f"a value is required for the parameter {key!r}") from None
             values[name] = value if process is None else process(value)
         if self.positions is None:
             return values
@@ -120,13 +121,13 @@ def compile_direct(statement: sa.Select[Any], dialect: Dialect, placeholders: Co
     ):
         return None
     fixed: dict[str, Any] = {}
-    per_request: dict[str, Callable[[Any], Any] | None] = {}
-    for name, bind in compiled.binds.items():
+    per_request: dict[str, tuple[str, Callable[[Any], Any] | None]] = {}
+    for bind, name in compiled.bind_names.items():  # each parameter, by its name in the SQL
         if bind.callable is not None or bind.expanding or bind.literal_execute:
             return None
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if bind.required or name in placeholders:
-            per_request[name] = process
+        if bind.required or bind.key in placeholders:
+            per_request[name] = (bind.key, process)
         else:
             fixed[name] = bind.value if process is None else process(bind.value)
     positions = tuple(compiled.positiontup) if compiled.positional else None
