@@ -106,6 +106,12 @@ def test_every_backend_answers_as_in_memory(
     assert total == expected_total, context
     assert [_utc(r.model_dump()) for r in got] == [_utc(r.model_dump()) for r in expected], context
     assert [r.secret for r in got] == [r.secret for r in expected], context  # hidden, but stored
+    if getattr(target.source, "page_lookahead", False):  # again, as run_query asks: a SQL source
+        # runs the statements' second run on the DBAPI cursor (backends/sql/execution.py)
+        again, again_total = target.source.page(where, order, offset, limit + 1, lookahead=True)
+        more = offset + limit < total
+        assert again_total == total and again[:limit] == got, context
+        assert len(again) == (limit + 1 if more else len(got)) and (bool(again) and again[-1] is None) == more, context
     if where is not None:  # the complement is exact: nothing lost to NULL or to a missing field
         _, negated = target.source.page(Not(where), order, 0, 1)
         assert negated == len(records) - expected_total, context

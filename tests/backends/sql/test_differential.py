@@ -40,9 +40,21 @@ def _differential(source: SQLSource, records: list[dict[str, Any]], where: Any, 
     assert total == expected_total, context
     for a, b in zip(got, expected):  # the records themselves round-trip (top-level null = absent)
         assert a.model_dump(mode="json", exclude_none=True) == b.model_dump(mode="json", exclude_none=True)
+    _again_as_run_query_asks(source, where, order, offset, limit, got, total, context)
     if where is not None:  # and the complement is exact: no row is lost to UNKNOWN
         _, negated_total = source.page(Not(where), order, 0, 1)
         assert negated_total == len(records) - expected_total, context
+
+
+def _again_as_run_query_asks(
+    source: SQLSource, where: Any, order: Any, offset: int, limit: int, got: list[Any], total: int, context: str
+) -> None:
+    """The same page again, as `run_query` asks for it (one item more, which only shows that more
+    follow): the statements' second run, which goes to the DBAPI cursor (`execution`)."""
+    again, again_total = source.page(where, order, offset, limit + 1, lookahead=True)
+    more = offset + limit < total
+    assert again_total == total and again[:limit] == got, context
+    assert len(again) == (limit + 1 if more else len(got)) and (bool(again) and again[-1] is None) == more, context
 
 
 @pytest.mark.slow
