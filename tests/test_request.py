@@ -173,3 +173,15 @@ def test_models_and_dicts_make_the_same_source() -> None:
     b = crudql.sources.InMemory([Contact.model_validate(r) for r in RECORDS], model=Contact)
     req = crudql.PageRequest(s="-name")
     assert crudql.run_query(req, a) == crudql.run_query(req, b)
+
+
+def test_a_source_returning_a_tuple_still_gives_a_list_page() -> None:
+    class TupleSource:
+        schema = crudql.Schema.from_model(Contact)
+
+        def page(self, where: Any, order: Any, offset: int, limit: int) -> tuple[tuple[Any, ...], int]:
+            return tuple(Contact(id=f"c{i}") for i in range(offset, min(offset + limit, 7))), 7
+
+    page = crudql.run_query(crudql.PageRequest(page_size=3), TupleSource())
+    assert isinstance(page.data, list) and [c.id for c in page.data] == ["c0", "c1", "c2"]
+    assert page.total_count == 7 and page.to_json_dict()["data"][0]["id"] == "c0"

@@ -263,6 +263,8 @@ def page_of(query: PreparedQuery, items: list[Any], total: int) -> Page[Any]:
     """The response to a query from what its source returned (`limit` items at most)."""
     size = query.page_size
     next_cursor = None
+    if type(items) is not list:  # a source of a service's own may return another sequence
+        items = list(items)
     if len(items) > size:
         items = items[:size]
         if query.cursor_key is not None:

@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - without greenlet there are no async en
 
 
 from ...ast import Expr, Now, SortKey
-from ...ast import now_values as holds_now
+from ...ast import now_values as nows_in_tree
 from ...cache import CompiledCache, WeightedLRU, tree_weight
 from ...check.schema import Schema
 from ...cursor import check_cursor_key
@@ -62,6 +62,7 @@ from .tables import (
 __all__ = ["SQLSource", "Statements"]
 
 LIMIT, OFFSET = "crudql_limit", "crudql_offset"
+_WEIGHT = 12  # cached statements per unit of `tree_weight` (see SQLSource.__init__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +166,9 @@ class SQLSource:
         self._json_positions = (
             () if self.dialect.json_decoded else tuple(i for i, mf in enumerate(fields_) if isinstance(mf, Json))
         )
-        # SQLAlchemy statements weigh about eight times the tree they come from (measured): hence
-        # the factor in `statements`. Their compiled forms go to this source's own cache, bounded
+        # SQLAlchemy statements weigh about eight times the tree they come from, and their direct
+        # forms (`execution`, once run twice) a fifth of that again (measured): hence the factor
+        # in `statements`. Their compiled forms go to this source's own cache, bounded
         # by memory, rather than to the engine's, bounded by count only (500 entries of up to
         # half a megabyte each).
         self._statements: WeightedLRU[tuple[Any, ...], Statements] = WeightedLRU(self.STATEMENT_CACHE_BYTES)
@@ -239,7 +241,7 @@ class SQLSource:
         return self._statements.get_or_build(
             (where, tuple(order), self._server_known),
             lambda: self._build(where, order),
-            lambda _: 10 * tree_weight(where),
+            lambda _: _WEIGHT * tree_weight(where),
         )
 
     def _after_statements(
@@ -262,7 +264,7 @@ class SQLSource:
         statements = self._after_cache.get_or_build(
             (where, key, shape, offset, self._server_known),
             build,
-            lambda built: len(built) * (10 * tree_weight(where) + 512 * len(terms)),
+            lambda built: len(built) * (_WEIGHT * tree_weight(where) + 512 * len(terms)),
         )
         return statements, params
 
@@ -291,7 +293,7 @@ class SQLSource:
             page = page.offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
         # Walking the built statement for `now` parameters costs more than the AST walk that
         # shows there are none (hundreds of conditions: tens of milliseconds).
-        nows = now_bindings(condition) if where is not None and holds_now(where) else ()
+        nows = now_bindings(condition) if where is not None and nows_in_tree(where) else ()
         if not (self._direct and self._server_known):
             return Statements(page, count, nows)
         names = [name for name, _, _ in nows]
