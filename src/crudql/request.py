@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .ast import And, Expr, SortKey, now_values
-from .cache import WeightedLRU, tree_weight
+from .cache import WeightedLRU, text_weight, tree_weight
 from .check.schema import Schema
 from .cursor import Position, binding, decode_cursor, encode_cursor, sort_values
 from .cursor import cursor_key as default_cursor_key
@@ -242,15 +242,11 @@ def prepare_query(
     """
     if not isinstance(request, PageRequest):
         raise RequestError("run_query needs a crudql.PageRequest")
-    where = _parsed(lambda: parse_filter(request.q, request.qs, schema, limits=limits), "q")
-    if scope is not None:
-        where = scope if where is None else And((scope, where))
-    keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
-    order = effective_sort(keys, schema)
-    at = None if where is None or not _holds_now(where) else clock() if now is None else now
+    checked = _checked(request, schema, limits, scope)
+    where, order = checked.where, list(checked.order)  # each query its own list
+    at = None if not checked.holds_now else clock() if now is None else now
     size = request.page_size
-    # Cursors need a total order, which the `id` tiebreak makes (a model without `id` has none).
-    key = (cursor_key or default_cursor_key(None)) if any(k.path == ("id",) for k in order) else None
+    key = (cursor_key or default_cursor_key(None)) if checked.cursors else None
     if request.cursor is None:
         return PreparedQuery(where, order, request.offset, size + 1, request.page_number, size, None, at, key)
     if key is None:
@@ -276,12 +272,41 @@ def page_of(query: PreparedQuery, items: list[Any], total: int) -> Page[Any]:
     )
 
 
-# Whether a tree holds `now`, by tree (the key holds the tree: weighed as one).
-_NOW_TREES: WeightedLRU[Expr, bool] = WeightedLRU(4 << 20)
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What a request's filter and sort became: the same for every request that repeats them."""
+
+    where: Expr | None  # scope included
+    order: tuple[SortKey, ...]  # with the `id` tiebreak
+    holds_now: bool  # the filter has `(now ...)`: the clock is read per request
+    cursors: bool  # the order ends in `id`, a total order: pages get cursors
 
 
-def _holds_now(where: Expr) -> bool:
-    return _NOW_TREES.get_or_build(where, lambda: bool(now_values(where)), lambda _: tree_weight(where))
+# Checked requests by (filter, sort, their styles, schema, limits, scope): one lookup instead
+# of the parse caches', the tiebreak, the `now` walk and their hashing of the tree, which on a
+# page of a few milliseconds are a percent or two (docs/benchmarks.md). The key holds both
+# texts and the scope; the value, the tree.
+_CHECKED: WeightedLRU[tuple[Any, ...], _Checked] = WeightedLRU(16 << 20)
+
+
+def _checked(request: PageRequest, schema: Schema, limits: Limits, scope: Expr | None) -> _Checked:
+    q, s = request.q, request.s
+    return _CHECKED.get_or_build(
+        (q, request.qs, s, request.ss, schema, limits, scope),
+        lambda: _check(request, schema, limits, scope),
+        lambda checked: text_weight(q or "") + text_weight(s or "") + tree_weight(checked.where),
+    )
+
+
+def _check(request: PageRequest, schema: Schema, limits: Limits, scope: Expr | None) -> _Checked:
+    where = _parsed(lambda: parse_filter(request.q, request.qs, schema, limits=limits), "q")
+    if scope is not None:
+        where = scope if where is None else And((scope, where))
+    keys = _parsed(lambda: parse_sort(request.s, request.ss, schema, limits=limits), "s")
+    order = tuple(effective_sort(keys, schema))
+    holds_now = where is not None and bool(now_values(where))
+    # Cursors need a total order, which the `id` tiebreak makes (a model without `id` has none).
+    return _Checked(where, order, holds_now, any(k.path == ("id",) for k in order))
 
 
 def run_query(
