@@ -135,6 +135,8 @@ def test_sqlite_interrupts_a_slow_query_and_answers_the_next(sqlite_engine: Any,
     assert_cheap_answer(source)
     assert_times_out(source, heavy(200))  # and again: the source keeps its timeout
     assert_cheap_answer(source)
+    assert_times_out(source, heavy(200))  # its third run: on a pooled connection, without a Connection
+    assert_cheap_answer(source)
 
 
 def test_sqlite_without_a_timeout_is_never_interrupted(sqlite_engine: Any, sqlite_rows: str) -> None:
@@ -217,6 +219,20 @@ def test_postgresql_cancels_a_slow_scan(pg_source: tuple[Any, Any]) -> None:
     finally:
         sa.event.remove(engine, "before_cursor_execute", sleepy)
     assert_cheap_answer(source)
+    assert engine.pool.checkedin() == 1
+
+
+def test_postgresql_cancels_a_statement_that_starts_after_the_deadline(pg_source: tuple[Any, Any]) -> None:
+    # The first cancel request reaches the server while nothing runs (the client is still busy
+    # before its statement): the cancel is sent again until the request ends.
+    engine, source = pg_source
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError), source._running() as conn:
+        time.sleep(0.5)  # past the 0.3 s deadline
+        conn.exec_driver_sql("SELECT pg_sleep(5)")
+    assert time.monotonic() - started < 2.5, "the statement ran on after a cancel it never received"
+    for _ in range(5):  # and no cancel request outlives the request
+        assert_cheap_answer(source)
     assert engine.pool.checkedin() == 1
 
 

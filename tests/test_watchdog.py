@@ -41,3 +41,22 @@ def test_many_requests_arm_and_disarm_and_a_late_alarm_still_fires() -> None:
     alarm = dog.arm(Deadline(0.05), lambda: done.set())
     assert done.wait(5) and alarm.disarm() is True
     assert "never" not in fired
+
+
+def test_an_alarm_with_every_fires_again_until_disarmed() -> None:
+    dog, times, thrice = Watchdog(), [], threading.Event()
+
+    def callback() -> None:
+        times.append(time.monotonic())
+        if len(times) == 3:
+            thrice.set()
+
+    alarm = dog.arm(Deadline(0.05), callback, every=0.05)
+    assert thrice.wait(5) and alarm.disarm() is True
+    count = len(times)
+    time.sleep(0.2)
+    assert len(times) == count  # never after disarm
+    once: list[float] = []
+    dog.arm(Deadline(0.01), lambda: once.append(time.monotonic()))
+    time.sleep(0.2)
+    assert len(once) == 1  # without `every`: once

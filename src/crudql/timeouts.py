@@ -61,28 +61,36 @@ class Deadline:
 
 
 class Alarm:
-    """A callback the watchdog runs at a deadline unless it is disarmed first."""
+    """A callback the watchdog runs at a deadline unless it is disarmed first; with `every`,
+    again every `every` seconds after that until it is disarmed."""
 
-    __slots__ = ("_callback", "_lock", "at", "done", "fired")
+    __slots__ = ("_callback", "_lock", "at", "done", "every", "fired")
 
-    def __init__(self, at: float, callback: Callable[[], None]) -> None:
+    def __init__(self, at: float, callback: Callable[[], None], every: float | None = None) -> None:
         self.at = at
         self._callback = callback
         self._lock = threading.Lock()
         self.done = False
         self.fired = False
+        self.every = every
 
-    def fire(self) -> None:
+    def fire(self) -> bool:
+        """Run the callback (unless disarmed); True when it is due again at `at`."""
         # Under the alarm's lock: once `disarm` has returned, the callback can no longer run,
         # so a cancel request never reaches the connection's next statement.
         with self._lock:
             if self.done:
-                return
-            self.done = self.fired = True
+                return False
+            self.fired = True
             try:
                 self._callback()
             except Exception:
                 pass
+            if self.every is None:
+                self.done = True
+                return False
+            self.at = time.monotonic() + self.every
+            return True
 
     def disarm(self) -> bool:
         """Stop the alarm; True when it had already fired."""
@@ -111,8 +119,10 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._until = math.inf  # when the thread wakes up next by itself
 
-    def arm(self, deadline: Deadline, callback: Callable[[], None]) -> Alarm:
-        alarm = Alarm(deadline.at, callback)
+    def arm(self, deadline: Deadline, callback: Callable[[], None], every: float | None = None) -> Alarm:
+        """Run `callback` at the deadline (and, with `every`, again every `every` seconds)
+        unless the returned alarm is disarmed first."""
+        alarm = Alarm(deadline.at, callback, every)
         with self._cond:
             heap = self._heap
             while heap and heap[0][2].done:  # finished requests' alarms
@@ -143,7 +153,9 @@ class Watchdog:
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._heap)
-            alarm.fire()
+            if alarm.fire():  # due again: nothing else fires it, so no need to wake anyone
+                with self._cond:
+                    heapq.heappush(self._heap, (alarm.at, next(self._ids), alarm))
 
 
 WATCHDOG = Watchdog()

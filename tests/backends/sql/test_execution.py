@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 import crudql
 from crudql.backends.sql import SQLSource
-from crudql.backends.sql.execution import compile_direct, runs_direct
+from crudql.backends.sql.execution import compile_direct, engine_runs_direct, runs_direct
 from crudql.models import Contact
 from crudql.request import PageRequest, run_query
 from crudql.sample import contacts
@@ -52,6 +52,22 @@ def without_sqlalchemy_execution(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     with monkeypatch.context() as patch:
         patch.setattr(Connection, "execute", refuse)
         yield
+
+
+@contextmanager
+def without_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """While inside, no `Connection` can be made: pages run on pooled connections directly."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RanThroughSQLAlchemy
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "__init__", refuse)
+        yield
+
+
+def _summary(page: crudql.Page[Any]) -> tuple[list[Any], int, str | None]:
+    return page.data, page.total_count, page.next_cursor
 
 
 def _pages(source: SQLSource, request: PageRequest) -> list[tuple[list[str], int, bool]]:
@@ -205,3 +221,58 @@ def test_parameters_are_those_the_sql_names(dialect_name: str) -> None:
     else:  # positional, in the order of the placeholders (SQLite adds OFFSET 0 to a LIMIT)
         assert direct.sql.count("?" if dialect_name == "sqlite" else "%s") == len(direct.positions)
         assert list(parameters)[:3] == ["x", 3, 5] and len(parameters) == len(direct.positions)
+
+
+@pytest.mark.parametrize("request_", REQUESTS, ids=lambda r: f"{r.q}|{r.s}|{r.page_number}")
+def test_pooled_pages_are_those_of_a_connection(
+    make_source: Any, monkeypatch: pytest.MonkeyPatch, request_: PageRequest
+) -> None:
+    # From their third run a page's statements run on a pooled connection, without a Connection.
+    source = make_source(RECORDS, cursor_key=b"k" * 32)
+    through_sqlalchemy = _summary(run_query(request_, source, now=NOW))
+    on_a_connection = _summary(run_query(request_, source, now=NOW))
+    with without_connections(monkeypatch):
+        pooled = [_summary(run_query(request_, source, now=NOW)) for _ in range(2)]
+    assert pooled == [on_a_connection, on_a_connection] and on_a_connection == through_sqlalchemy
+
+
+def test_a_pooled_page_leaves_the_connection_as_it_found_it(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One connection: the page's is the next one's (SQLite's in-memory engine has one already).
+    if engine.dialect.name == "sqlite":
+        one = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False})
+    else:
+        one = sa.create_engine(engine.url, pool_size=1, max_overflow=0)
+    source = SQLSource.from_records(one, RECORDS, Contact, table_name=table_name())
+    try:
+        request = PageRequest(q='(= organizationID "org_acme")', page_size=2)
+        run_query(request, source), run_query(request, source)
+        with without_connections(monkeypatch):
+            run_query(request, source)  # PostgreSQL: in AUTOCOMMIT, as a Connection would set it
+        assert engine.dialect.name == "sqlite" or one.pool.checkedin() == 1
+        with one.connect() as conn:
+            assert conn.get_isolation_level() == one.dialect.default_isolation_level
+            conn.execute(source.table.delete())  # a transaction: nothing committed it for us
+            conn.rollback()
+            assert conn.execute(sa.select(sa.func.count()).select_from(source.table)).scalar_one() == len(RECORDS)
+    finally:
+        source.table.drop(one)
+        one.dispose()
+
+
+def test_listeners_on_connections_keep_connections(
+    make_source: Any, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(RECORDS)
+    request = PageRequest(page_size=3)
+    run_query(request, source), run_query(request, source)
+    connected: list[Any] = []
+    listener = lambda conn: connected.append(conn)  # noqa: E731
+    sa.event.listen(engine, "engine_connect", listener)
+    try:
+        page = run_query(request, source)
+    finally:
+        sa.event.remove(engine, "engine_connect", listener)
+    assert connected and len(page.data) == 3
+    assert engine_runs_direct(engine)
+    monkeypatch.setattr(Connection, "_has_events", True)  # a listener on the Connection class
+    assert not engine_runs_direct(engine)

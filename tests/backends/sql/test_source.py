@@ -285,6 +285,25 @@ def test_mariadb_timeout_kills_the_statement_and_the_connection_stays_usable(mys
         engine.dispose()
 
 
+def test_mariadb_kills_a_statement_that_starts_after_the_deadline(mysql_engine: sa.Engine) -> None:
+    import time
+
+    # The first KILL QUERY finds nothing running: it is sent again until the request ends.
+    engine = sa.create_engine(mysql_engine.url, pool_size=1, max_overflow=0)
+    source = SQLSource.from_records(engine, FIXTURE, model=Contact, table_name=table_name(), timeout=0.3)
+    try:
+        start = time.monotonic()
+        with pytest.raises(crudql.QueryTimeoutError), source._running() as conn:
+            time.sleep(0.5)  # past the deadline
+            conn.exec_driver_sql("SELECT SLEEP(5)")
+        assert time.monotonic() - start < 2.5
+        for _ in range(5):  # and nothing outlives the request
+            assert sorted(ids(source, None)) == sorted(r["id"] for r in FIXTURE)
+    finally:
+        source.table.drop(engine)
+        engine.dispose()
+
+
 # ---------------------------------------------------------------------------- a second model, loaded and reflected
 
 TICKET_FILTERS = [

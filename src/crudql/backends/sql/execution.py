@@ -22,14 +22,26 @@ shape whatever their values. A driver error is wrapped as SQLAlchemy wraps it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
-__all__ = ["Direct", "DirectPair", "compile_direct", "fetch_all", "fetch_scalar", "runs_direct"]
+__all__ = [
+    "Direct",
+    "DirectPair",
+    "Pooled",
+    "compile_direct",
+    "engine_runs_direct",
+    "fetch_all",
+    "fetch_scalar",
+    "pooled",
+    "runs_direct",
+]
 
 # Execution events a listener may hook: with any of them, statements run through SQLAlchemy.
 _CONNECTION_EVENTS = (
@@ -42,6 +54,7 @@ _CONNECTION_EVENTS = (
     "rollback",
 )
 _DIALECT_EVENTS = ("do_execute", "do_setinputsizes", "handle_error")
+
 # Execution options that change nothing about how a read-only statement runs once the
 # connection is open (isolation is set on checkout; the rest concern caching, streaming large
 # results or logging). Any other option sends the statement through SQLAlchemy.
@@ -57,6 +70,13 @@ _NEUTRAL_OPTIONS = frozenset(
         "postgresql_readonly",
         "postgresql_deferrable",
     }
+)
+
+
+# Options of an engine whose pages may run without a Connection (`pooled`): of the connection
+# characteristics, only the isolation level, which `pooled` sets itself.
+_POOLED_OPTIONS = frozenset(
+    {"isolation_level", "compiled_cache", "max_row_buffer", "preserve_rowcount", "stream_results", "yield_per"}
 )
 
 
@@ -96,6 +116,11 @@ class DirectPair:
         self._runs = 0
         self._forms: tuple[Direct | None, Direct | None] | None = None
 
+    @property
+    def compiled(self) -> tuple[Direct | None, Direct | None] | None:
+        """The forms if they are compiled already (not counted as a run)."""
+        return self._forms
+
     def forms(self, dialect: Dialect) -> tuple[Direct | None, Direct | None] | None:
         """(page, count) once the statements run a second time. Two threads may both compile
         them: the same result, one of them kept."""
@@ -134,9 +159,11 @@ def compile_direct(statement: sa.Select[Any], dialect: Dialect, placeholders: Co
     return Direct(compiled.string, fixed, per_request, positions, dialect.execute_sequence_format)
 
 
-def runs_direct(conn: Connection) -> bool:
+def runs_direct(conn: Connection | Pooled) -> bool:
     """Whether statements on `conn` may skip SQLAlchemy's execution path: nothing observes or
     alters it (listeners, echo, options). Read per connection: listeners come and go."""
+    if isinstance(conn, Pooled):
+        return True  # taken only where `engine_runs_direct` said so
     if getattr(conn, "_echo", True):  # SQL echo or the sqlalchemy.engine logger at INFO
         return False
     if getattr(conn, "_has_events", True):  # listeners on this connection or on Connection itself
@@ -151,42 +178,142 @@ def runs_direct(conn: Connection) -> bool:
     return conn.get_execution_options().keys() <= _NEUTRAL_OPTIONS
 
 
-def fetch_all(conn: Connection, direct: Direct, given: Mapping[str, Any]) -> list[Any]:
+def engine_runs_direct(engine: Engine) -> bool:
+    """Whether a page may run on a connection taken from `engine`'s pool without a
+    `Connection` (`pooled`): no echo, no listener a Connection would call (the engine's, the
+    Engine or Connection class's, the dialect's execution hooks) but SQLAlchemy's own that sets
+    an engine's isolation level on each connection (`pooled` sets it), and no option beyond
+    the isolation level and those about caching or streaming."""
+    if engine._should_log_info() or getattr(Connection, "_has_events", True):
+        return False
+    events, dialect_events = engine.dispatch, engine.dialect.dispatch
+    if any(getattr(events, name) for name in _CONNECTION_EVENTS):
+        return False
+    if not all(_sets_characteristics(listener) for listener in events.engine_connect):
+        return False
+    if any(getattr(dialect_events, name) for name in _DIALECT_EVENTS):
+        return False
+    return engine.get_execution_options().keys() <= _POOLED_OPTIONS
+
+
+def _sets_characteristics(listener: Any) -> bool:
+    """SQLAlchemy's listener for an engine's connection characteristics (the isolation level)."""
+    return getattr(listener, "__qualname__", "").endswith(".set_connection_characteristics") and getattr(
+        listener, "__module__", ""
+    ).startswith("sqlalchemy.")
+
+
+class Pooled:
+    """A connection of an engine's pool used without a `Connection` (`pooled`): the parts of
+    one the direct path and the dialects' `prepare`/`enforce` use."""
+
+    __slots__ = ("connection", "dialect", "engine")
+
+    def __init__(self, engine: Engine, connection: PoolProxiedConnection) -> None:
+        self.engine, self.dialect, self.connection = engine, engine.dialect, connection
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self.connection.info  # the DBAPI connection's: it survives checkouts
+
+    def invalidate(self, exception: BaseException | None = None) -> None:
+        self.connection.invalidate(exception)
+
+    def exec_driver_sql(self, sql: str) -> None:
+        """Run a statement without parameters or rows (a dialect's session setting)."""
+        _guard(self, sql, (), lambda: _execute(self.connection.dbapi_connection, sql))
+
+
+def _execute(dbapi_connection: Any, sql: str) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def pooled(engine: Engine) -> Iterator[Pooled]:
+    """A connection of `engine`'s pool for one page, at the engine's isolation level (as a
+    `Connection` sets it: on the DBAPI connection, and back before it returns to the pool).
+    Saves a `Connection`'s bookkeeping: 4 µs on SQLite, 25 µs on PostgreSQL (where switching
+    to AUTOCOMMIT through the Connection is most of it), per page."""
+    dialect = engine.dialect
+    try:
+        fairy = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(engine, None, None, exc, False) from exc
+    conn = Pooled(engine, fairy)
+    dbapi_connection: Any = fairy.dbapi_connection
+    level = engine.get_execution_options().get("isolation_level")
+    try:
+        if level is not None:
+            _guard(conn, "", (), lambda: dialect.set_isolation_level(dbapi_connection, level))
+        yield conn
+    finally:
+        try:
+            if level is not None and fairy.is_valid:
+                _guard(conn, "", (), lambda: dialect.reset_isolation_level(dbapi_connection))
+        finally:
+            fairy.close()
+
+
+def fetch_all(conn: Connection | Pooled, direct: Direct, given: Mapping[str, Any]) -> list[Any]:
     """The rows of `direct` run on `conn`'s DBAPI connection (tuples)."""
     return _run(conn, direct, given, lambda cursor: cursor.fetchall())
 
 
-def fetch_scalar(conn: Connection, direct: Direct, given: Mapping[str, Any]) -> Any:
+def fetch_scalar(conn: Connection | Pooled, direct: Direct, given: Mapping[str, Any]) -> Any:
     """The first column of the one row of `direct` (a count)."""
     return _run(conn, direct, given, lambda cursor: cursor.fetchone()[0])
 
 
-def _run(conn: Connection, direct: Direct, given: Mapping[str, Any], read: Callable[[Any], Any]) -> Any:
+def _run(conn: Connection | Pooled, direct: Direct, given: Mapping[str, Any], read: Callable[[Any], Any]) -> Any:
     parameters = direct.parameters(given)
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None
-    dialect = conn.dialect
+    error = conn.dialect.loaded_dbapi.Error
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(direct.sql, parameters)
         return read(cursor)
-    except dialect.loaded_dbapi.Error as exc:
-        lost = bool(dialect.is_disconnect(exc, dbapi_connection, cursor))
-        wrapped = sa.exc.DBAPIError.instance(
-            direct.sql,
-            parameters,
-            exc,
-            dialect.loaded_dbapi.Error,
-            hide_parameters=conn.engine.hide_parameters,
-            connection_invalidated=lost,
-            dialect=dialect,
-            ismulti=False,
-        )
-        if lost:
-            conn.invalidate(exc)
-        raise wrapped from exc
+    except error as exc:
+        _raise_wrapped(conn, direct.sql, parameters, exc, cursor)
     finally:
         try:
             cursor.close()
-        except dialect.loaded_dbapi.Error:
+        except error:
             pass  # a cursor of a lost connection: the error above is the one to report
+
+
+def _guard(conn: Connection | Pooled, sql: str, parameters: Any, call: Callable[[], Any]) -> Any:
+    """`call()` (a statement or a setting on `conn`'s DBAPI connection), its driver error
+    wrapped as `_run` wraps it."""
+    try:
+        return call()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        _raise_wrapped(conn, sql, parameters, exc, None)
+
+
+def _raise_wrapped(conn: Connection | Pooled, sql: str, parameters: Any, exc: Any, cursor: Any) -> NoReturn:
+    """Raise a driver error as SQLAlchemy would (`DBAPIError.instance`), invalidating a lost
+    connection, so what callers catch is the same on either path."""
+    lost = bool(conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor))
+    wrapped = _wrapped(conn.engine, sql, parameters, exc, lost)
+    if lost:
+        conn.invalidate(exc)
+    raise wrapped from exc
+
+
+def _wrapped(engine: Engine, sql: str | None, parameters: Any, exc: Exception, lost: bool) -> BaseException:
+    dialect = engine.dialect
+    return sa.exc.DBAPIError.instance(
+        sql,
+        parameters,
+        exc,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=engine.hide_parameters,
+        connection_invalidated=lost,
+        dialect=dialect,
+        ismulti=False,
+    )

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -42,8 +42,7 @@ from ...timeouts import DEFAULT_TIMEOUT, Deadline, check_timeout
 from ...values import clock
 from .compiler import FilterCompiler
 from .dialects import dialect_for
-from .dialects.base import SQLDialect
-from .execution import Direct, DirectPair, fetch_all, fetch_scalar, runs_direct
+from .execution import Direct, DirectPair, Pooled, engine_runs_direct, fetch_all, fetch_scalar, pooled, runs_direct
 from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, position_values
 from .loading import Loader
 from .mapping import Json, Scalar, build_mapping
@@ -55,13 +54,16 @@ from .tables import (
     default_table_name,
     insert_records,
     model_indexes,
+    reflect_table,
     storage_columns,
     table_for_model,
+    transaction,
 )
 
 __all__ = ["SQLSource", "Statements"]
 
 LIMIT, OFFSET = "crudql_limit", "crudql_offset"
+C = TypeVar("C", Connection, Pooled)
 _WEIGHT = 12  # cached statements per unit of `tree_weight` (see SQLSource.__init__)
 
 
@@ -133,7 +135,7 @@ class SQLSource:
         self.schema = Schema.from_model(self.model, queryable)
         self.dialect = dialect_for(bind)
         if isinstance(table, str):
-            table = _reflect(bind, table)
+            table = reflect_table(bind, table)
         self.mapping = build_mapping(table, self.model, fields, queryable=queryable, dialect=bind.dialect)
         self.table = self.mapping.table
         if not self.is_async:
@@ -218,7 +220,7 @@ class SQLSource:
         name = table_name or default_table_name(model)
         table = table_for_model(model, sa.MetaData(), name, dialect, schema=schema, indexes=wanted)
         columns = storage_columns(build_mapping(table, model))
-        with _transaction(bind, dialect) as conn:
+        with transaction(bind, dialect) as conn:
             if replace:
                 table.drop(conn, checkfirst=True)
             table.create(conn)
@@ -230,7 +232,7 @@ class SQLSource:
         """Add records (model instances or JSON dicts) to the table; returns how many."""
         if self.is_async or not isinstance(self.bind, (Engine, Connection)):
             raise TypeError("insert needs a synchronous Engine or Connection")
-        with _transaction(self.bind, self.dialect) as conn:
+        with transaction(self.bind, self.dialect) as conn:
             return insert_records(conn, self.table, self.model, storage_columns(self.mapping), records, batch_size)
 
     # -------------------------------------------------------------- statements
@@ -378,8 +380,28 @@ class SQLSource:
         return (self._records(rows) if self._loader is None else rows) + more, total
 
     def _fetch(self, plan: _PagePlan) -> tuple[list[Any], list[Any], int]:
+        if self._pooled(plan):
+            with self.dialect.exclusive(self._reader), pooled(self._reader) as pool_conn:
+                with self._guarded(pool_conn) as guarded:
+                    return self._page_on(guarded, plan)
         with self._running() as conn:
             return self._page_on(conn, plan)
+
+    def _pooled(self, plan: _PagePlan) -> bool:
+        """Whether the page runs on a pooled connection without a `Connection`: both of its
+        statements run directly (compiled already: a third run on), rows in crudql's own layout,
+        and nothing a Connection would tell about it listens (`engine_runs_direct`)."""
+        stmts = plan.stmts
+        forms = stmts.direct.compiled if stmts.direct is not None else None
+        return (
+            self._direct
+            and forms is not None
+            and forms[0] is not None
+            and forms[1] is not None
+            and not plan.keyset
+            and self._loader is None
+            and engine_runs_direct(self._reader)
+        )
 
     async def page_async(
         self,
@@ -426,7 +448,7 @@ class SQLSource:
             rows, more, total = self._page_on(guarded, plan)
         return (self._records(rows) if self._loader is None else rows) + more, total
 
-    def _page_on(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], list[Any], int]:
+    def _page_on(self, conn: Connection | Pooled, plan: _PagePlan) -> tuple[list[Any], list[Any], int]:
         """The page's rows (raw in crudql's own layout, else models: the loader's relationships
         take further statements), [None] when only counted rows show that more follow, and
         the total."""
@@ -445,6 +467,7 @@ class SQLSource:
             if page is not None:
                 rows += fetch_all(conn, page, params)
             else:
+                assert isinstance(conn, Connection)  # a pooled page runs its direct forms
                 rows += conn.execute(stmts.page, params, execution_options=self._options).all()
             if len(rows) >= wanted:
                 break
@@ -460,6 +483,7 @@ class SQLSource:
             rows, more = rows[: plan.limit - 1], [None]
         if self._loader is None:
             return rows, more, total
+        assert isinstance(conn, Connection)
         return [self.model.model_validate(r) for r in self._loader.records(conn, rows)], more, total
 
     @contextmanager
@@ -470,7 +494,7 @@ class SQLSource:
             yield guarded
 
     @contextmanager
-    def _guarded(self, conn: Connection) -> Iterator[Connection]:
+    def _guarded(self, conn: C) -> Iterator[C]:
         deadline = None if self.timeout is None else Deadline(self.timeout)
         self.dialect.prepare(conn)
         try:
@@ -489,7 +513,7 @@ class SQLSource:
 
     def _total(
         self,
-        conn: Connection,
+        conn: Connection | Pooled,
         stmts: Statements,
         rows: list[Any],
         offset: int,
@@ -503,9 +527,12 @@ class SQLSource:
             return int(rows[0][-1])
         return self._count(conn, stmts, params, direct)
 
-    def _count(self, conn: Connection, stmts: Statements, params: dict[str, Any], direct: Direct | None) -> int:
+    def _count(
+        self, conn: Connection | Pooled, stmts: Statements, params: dict[str, Any], direct: Direct | None
+    ) -> int:
         if direct is not None:
             return int(fetch_scalar(conn, direct, params))
+        assert isinstance(conn, Connection)
         return int(conn.execute(stmts.count, params, execution_options=self._options).scalar_one())
 
     def count(self, where: Expr | None = None, *, now: dt.datetime | None = None) -> int:
@@ -517,7 +544,7 @@ class SQLSource:
             return self._count(conn, stmts, params, direct)
 
     @staticmethod
-    def _forms(direct: bool, stmts: Statements, conn: Connection) -> tuple[Direct | None, Direct | None]:
+    def _forms(direct: bool, stmts: Statements, conn: Connection | Pooled) -> tuple[Direct | None, Direct | None]:
         """The statements' (page, count) to run on the DBAPI cursor; None: through SQLAlchemy."""
         if direct and stmts.direct is not None:
             return stmts.direct.forms(conn.dialect) or (None, None)
@@ -560,28 +587,9 @@ class SQLSource:
                 yield conn
 
 
-def _reflect(bind: Any, name: str) -> sa.Table:
-    if isinstance(bind, AsyncEngine):
-        raise TypeError("an AsyncEngine cannot reflect a table here: pass a sa.Table or a mapped class")
-    return sa.Table(name, sa.MetaData(), autoload_with=bind)
-
-
 def _many_count(plan: Any) -> int:
     """To-many relationships in a loader plan (each is one statement per page)."""
     count = len(plan.many)
     count += sum(_many_count(m.plan) for m in plan.many if m.plan is not None)
     count += sum(_many_count(nested) for _, nested, _ in plan.objects)
     return count
-
-
-@contextmanager
-def _transaction(bind: Engine | Connection, dialect: SQLDialect) -> Iterator[Connection]:
-    if isinstance(bind, Connection):
-        if bind.in_transaction():
-            yield bind
-        else:
-            with bind.begin():
-                yield bind
-    else:
-        with dialect.exclusive(bind), bind.begin() as conn:
-            yield conn

@@ -9,12 +9,13 @@ primary key; required fields are NOT NULL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from ...check.schema import Schema
 from ...fieldtypes import FieldType
@@ -30,8 +31,10 @@ __all__ = [
     "default_table_name",
     "insert_records",
     "model_indexes",
+    "reflect_table",
     "storage_columns",
     "table_for_model",
+    "transaction",
 ]
 
 IndexSpec = Sequence[str | Sequence[str]]
@@ -113,3 +116,24 @@ def insert_records(
     if batch:
         conn.execute(table.insert(), batch)
     return n
+
+
+def reflect_table(bind: Any, name: str) -> sa.Table:
+    """A table of the database by name (a synchronous bind: reflection runs statements)."""
+    if not isinstance(bind, (Engine, Connection)):
+        raise TypeError("an AsyncEngine cannot reflect a table here: pass a sa.Table or a mapped class")
+    return sa.Table(name, sa.MetaData(), autoload_with=bind)
+
+
+@contextmanager
+def transaction(bind: Engine | Connection, dialect: SQLDialect) -> Iterator[Connection]:
+    """A transaction on `bind` (a Connection's own when it has one open), committed at the end."""
+    if isinstance(bind, Connection):
+        if bind.in_transaction():
+            yield bind
+        else:
+            with bind.begin():
+                yield bind
+    else:
+        with dialect.exclusive(bind), bind.begin() as conn:
+            yield conn

@@ -26,11 +26,14 @@ from ....patterns import LikePattern
 from ....timeouts import WATCHDOG, Deadline
 from ....values import instant_text
 from ..elements import schema_text
+from ..execution import Pooled
 from ..logic import AnyOf, Test
 from ..refs import Ref
 from ..storage import JSON_KINDS, TEXT_STORED_KINDS, UuidHex, UuidText
 
-__all__ = ["BIND_TYPES", "NoSuchValue", "SQLDialect"]
+__all__ = ["BIND_TYPES", "CANCEL_AGAIN_AFTER", "NoSuchValue", "SQLDialect"]
+
+CANCEL_AGAIN_AFTER = 0.05  # seconds between cancel requests once a request is past its deadline
 
 
 class NoSuchValue(ValueError):
@@ -160,10 +163,10 @@ class SQLDialect:
 
     # ------------------------------------------------------------------ connections
 
-    def prepare(self, conn: Connection) -> None:
+    def prepare(self, conn: Connection | Pooled) -> None:
         """Per-connection setup before a query (SQLite: register crudql's functions)."""
 
-    def enforce(self, conn: Connection, deadline: Deadline) -> AbstractContextManager[None]:
+    def enforce(self, conn: Connection | Pooled, deadline: Deadline) -> AbstractContextManager[None]:
         """While the block runs, cancel inside the engine whatever `conn` runs past `deadline`.
         By default the watchdog thread calls `cancel` at the deadline."""
         return _watchdog(self, conn, deadline)
@@ -347,9 +350,11 @@ class SQLDialect:
 
 
 @contextmanager
-def _watchdog(dialect: SQLDialect, conn: Connection, deadline: Deadline) -> Iterator[None]:
+def _watchdog(dialect: SQLDialect, conn: Connection | Pooled, deadline: Deadline) -> Iterator[None]:
     dbapi_connection = conn.connection.dbapi_connection
-    alarm = WATCHDOG.arm(deadline, lambda: dialect.cancel(dbapi_connection))
+    # Sent again until the request ends: a cancel that reaches the server between two
+    # statements (or before the first has started) stops nothing, and the next would run on.
+    alarm = WATCHDOG.arm(deadline, lambda: dialect.cancel(dbapi_connection), every=CANCEL_AGAIN_AFTER)
     try:
         yield
     finally:

@@ -38,6 +38,7 @@ from ....patterns import LikePattern, escape_like
 from ....values import utc
 from ..casefold import FOLD_FROM, FOLD_TO, fold_text, merges_classes
 from ..elements import bind, exists, schema_text
+from ..execution import Pooled
 from ..likes import pattern_literals, render_like
 from ..logic import Leaf, Test
 from ..refs import FAMILY_KIND, Ref
@@ -277,7 +278,7 @@ class MySQLDialect(SQLDialect):
     def check_bind(self, bind: Engine | Connection) -> None:
         self._check_server(bind)
 
-    def prepare(self, conn: Connection) -> None:
+    def prepare(self, conn: Connection | Pooled) -> None:
         # conn.info belongs to the DBAPI connection and survives pool checkouts.
         if not conn.info.get(self.PREPARED_KEY):
             conn.exec_driver_sql(f"SET SESSION max_sort_length = {SORT_LENGTH}")

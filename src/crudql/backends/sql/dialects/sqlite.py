@@ -31,6 +31,7 @@ from ....patterns import LikePattern, like_matcher
 from ....timeouts import Deadline
 from ..casefold import fold_text, folds_as_ascii
 from ..elements import ONE, bind, schema_text
+from ..execution import Pooled
 from ..likes import pattern_literals, render_glob, render_like
 from ..logic import Const, Leaf, Test
 from ..refs import Ref
@@ -110,7 +111,7 @@ class SQLiteDialect(SQLDialect):
         return DecimalAsDouble()  # SQLite has no exact decimal: the nearest double
 
     @contextmanager
-    def enforce(self, conn: Connection, deadline: Deadline) -> Iterator[None]:
+    def enforce(self, conn: Connection | Pooled, deadline: Deadline) -> Iterator[None]:
         # In the connection's own thread: SQLite calls the handler every few thousand virtual
         # machine steps, and a true answer interrupts the statement ("interrupted").
         dbapi_connection: Any = conn.connection.dbapi_connection
@@ -138,7 +139,7 @@ class SQLiteDialect(SQLDialect):
     def plan_lines(self, rows: list[Any]) -> list[str]:
         return [" | ".join(str(v) for v in row) for row in rows]
 
-    def prepare(self, conn: Connection) -> None:
+    def prepare(self, conn: Connection | Pooled) -> None:
         # conn.info belongs to the DBAPI connection and survives pool checkouts.
         if not conn.info.get(self.FUNCTIONS_KEY):
             dbapi_connection: Any = conn.connection.dbapi_connection
