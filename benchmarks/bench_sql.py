@@ -310,7 +310,7 @@ GC_PAUSED = False
 
 def measure(pairs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
     """Lower quartiles (ms) of interleaved runs (each round runs every side once), after a
-    warm-up. On a shared machine the lower quartile is stable where the median drifts with
+    warm-up; at least `repeat` rounds, more for short requests. On a shared machine the lower quartile is stable where the median drifts with
     other processes' load, and interleaving exposes both sides to the same conditions.
 
     With `GC_PAUSED` the collector is paused during each timed call and its young generation
@@ -318,10 +318,16 @@ def measure(pairs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float
     models allocates about 680 tracked objects, a few short of the collector's 700, so
     whichever side allocates a few dozen more pays a ~45 µs collection on every call, the
     other on every tenth (docs/benchmarks.md)."""
+    slowest = 0.0
     for fn in pairs.values():
-        fn(), fn()
+        fn()
+        t = time.perf_counter()
+        fn()
+        slowest = max(slowest, time.perf_counter() - t)
     samples: dict[str, list[float]] = {k: [] for k in pairs}
-    for _ in range(repeat):
+    # Short requests get more rounds (about a second per side, at most 300): this machine's speed
+    # drifts by a third within seconds, and ten rounds of a 2 ms request sample too few phases.
+    for _ in range(max(repeat, min(300, int(1.0 / max(slowest, 1e-6))))):
         for name, fn in pairs.items():
             if GC_PAUSED:
                 gc.collect(0)
@@ -509,7 +515,7 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     records = contacts(args.n, args.seed)
     print(f"# crudql SQL benchmark\n\n{args.n:,} sample contacts (seed {args.seed}) generated in {time.perf_counter() - t:.1f} s; "
-          f"lower quartiles of {args.repeat} interleaved runs (garbage collector {args.gc}); Python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
+          f"lower quartiles of at least {args.repeat} interleaved runs (short requests: about a second per side) (garbage collector {args.gc}); Python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
           f"SQLite {sqlite3.sqlite_version}.")
     engines = args.engines.split(",")
     if "sqlite" in engines:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -353,3 +353,22 @@ def test_untyped_top_level_values_round_trip(make_source: Any) -> None:
     source = make_source(records, model=Untyped)
     got = {c.id: c.value for c in run_query(PageRequest(page_size=100), source).data}
     assert got == {r["id"]: r.get("value") for r in records}
+
+
+class _Audited(Contact):
+    """A model with its own `model_validate`: the source builds records through it."""
+
+    built: ClassVar[list[str]] = []
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> _Audited:  # type: ignore[override]
+        cls.built.append(obj["id"])
+        return super().model_validate(obj, **kwargs)
+
+
+def test_a_models_own_model_validate_builds_its_records(make_source: Any) -> None:
+    source = make_source(FIXTURE[:5], _Audited)
+    for _ in range(3):  # through SQLAlchemy, on a Connection's cursor, on a pooled connection
+        _Audited.built.clear()
+        page = run_query(PageRequest(page_size=3), source)
+        assert sorted(_Audited.built) == sorted(c.id for c in page.data) and len(page.data) == 3

@@ -153,6 +153,10 @@ class SQLSource:
         # types (enums, naive datetimes, UUIDs, arrays) and are assembled by the loader.
         self._raw = own_layout and self.mapping.flat
         self._loader = None if self._raw else Loader(self.compiler.root)
+        # The model's validator itself, a Python call less per record, unless the model has its own
+        # `model_validate`.
+        own = self.model.model_validate.__func__ is not BaseModel.model_validate.__func__  # type: ignore[attr-defined]
+        self._validate = self.model.model_validate if own else self.model.__pydantic_validator__.validate_python
         # Statements run on the DBAPI cursor where nothing is lost (`execution`): a synchronous
         # engine the source takes connections from (a Connection passed in keeps SQLAlchemy's
         # transaction bookkeeping); only the count where rows go to the loader, which reads
@@ -566,7 +570,7 @@ class SQLSource:
                 values[i] = decode_json(values[i])
         # A NULL column is an absent field: SQL has one NULL for "missing" and "null".
         data = {alias: value for (_, alias), value in zip(self._columns, values) if value is not None}
-        return self.model.model_validate(data)
+        return self._validate(data)
 
     def _meet_server(self) -> None:
         """Before the first direct statement is compiled: a connection, on which SQLAlchemy
