@@ -274,5 +274,11 @@ def test_listeners_on_connections_keep_connections(
         sa.event.remove(engine, "engine_connect", listener)
     assert connected and len(page.data) == 3
     assert engine_runs_direct(engine)
+    for target, event in ((engine, "before_cursor_execute"), (engine, "do_execute")):
+        sa.event.listen(target, event, listener)
+        try:
+            assert not engine_runs_direct(engine), event
+        finally:
+            sa.event.remove(target, event, listener)
     monkeypatch.setattr(Connection, "_has_events", True)  # a listener on the Connection class
     assert not engine_runs_direct(engine)

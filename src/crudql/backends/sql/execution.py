@@ -187,10 +187,12 @@ def engine_runs_direct(engine: Engine) -> bool:
     if engine._should_log_info() or getattr(Connection, "_has_events", True):
         return False
     events, dialect_events = engine.dispatch, engine.dialect.dispatch
-    if any(getattr(events, name) for name in _CONNECTION_EVENTS):
-        return False
-    if not all(_sets_characteristics(listener) for listener in events.engine_connect):
-        return False
+    # An engine nothing ever listened to (nor to Engine) has no connection events to look through.
+    if getattr(engine, "_has_events", True):
+        if any(getattr(events, name) for name in _CONNECTION_EVENTS):
+            return False
+        if not all(_sets_characteristics(listener) for listener in events.engine_connect):
+            return False
     if any(getattr(dialect_events, name) for name in _DIALECT_EVENTS):
         return False
     return engine.get_execution_options().keys() <= _POOLED_OPTIONS

@@ -439,7 +439,7 @@ class SQLSource:
         lookahead: bool = False,
     ) -> _PagePlan:
         stmts = self.statements(where, order)
-        nows = now_values(stmts.nows, clock() if now is None else now, self._stored_instant)
+        nows = now_values(stmts.nows, clock() if now is None else now, self._stored_instant) if stmts.nows else {}
         if after is None:
             params = {LIMIT: limit, OFFSET: offset, **nows}
             return _PagePlan(stmts, (stmts,), params, nows, offset, limit, False, lookahead)
