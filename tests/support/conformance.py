@@ -105,6 +105,12 @@ CASES: list[tuple[str, set[str]]] = [
     ('(like name "multi_line")', {"a b"}),  # _ matches the newline
     ('(like name "Zo_ %")', {"c01"}),  # _ is one character, not one byte
     ('(ilike name "%ÅNGSTRÖM")', {"c01"}),
+    # ilike's escapes (SQLite: LIKE with an ESCAPE clause only when the pattern escapes something)
+    ('(ilike name "50\\\\% OFF")', {"C05"}),
+    ('(ilike name "50_ OFF")', {"C05"}),
+    ('(ilike name "%\\\\\\\\%")', {"c10"}),  # a literal backslash
+    ('(ilike info.companyName "A\\\\_B")', {"C05"}),
+    ('(ilike info.companyName "A_B")', {"C05", "c10"}),
     ('(like name "%ÅNGSTRÖM")', set()),
     ('(ilike info.companyName "acme%")', {"c01", "a b"}),
     ('(like info.companyName "a_b")', {"C05", "c10"}),
