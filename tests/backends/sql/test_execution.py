@@ -282,3 +282,27 @@ def test_listeners_on_connections_keep_connections(
             sa.event.remove(target, event, listener)
     monkeypatch.setattr(Connection, "_has_events", True)  # a listener on the Connection class
     assert not engine_runs_direct(engine)
+
+
+def test_a_pooled_page_at_a_transactional_isolation_level(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `autocommit=False` on an engine of your own isolation level: each page reads in a
+    # transaction, which ends before the connection goes back (and its level with it).
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's in-memory test engine shares one connection; the level is PostgreSQL's and MariaDB's case")
+    one = sa.create_engine(engine.url, pool_size=1, max_overflow=0)
+    strict = one.execution_options(isolation_level="SERIALIZABLE")
+    loaded = SQLSource.from_records(one, RECORDS, Contact, table_name=table_name())
+    source = SQLSource(strict, loaded.table, Contact, autocommit=False, own_layout=True)
+    try:
+        request = PageRequest(q='(= organizationID "org_acme")', page_size=2)
+        pages = [_summary(run_query(request, source)) for _ in range(2)]
+        with without_connections(monkeypatch):
+            pages += [_summary(run_query(request, source)) for _ in range(2)]
+        assert pages[1:] == pages[:-1]
+        assert one.pool.checkedin() == 1
+        with one.connect() as conn:
+            assert conn.get_isolation_level() == one.dialect.default_isolation_level
+            assert not conn.in_transaction()
+    finally:
+        loaded.table.drop(one)
+        one.dispose()

@@ -226,6 +226,11 @@ class Pooled:
         _guard(self, sql, (), lambda: _execute(self.connection.dbapi_connection, sql))
 
 
+def _end_and_reset(dialect: Dialect, dbapi_connection: Any) -> None:
+    dbapi_connection.rollback()
+    dialect.reset_isolation_level(dbapi_connection)
+
+
 def _execute(dbapi_connection: Any, sql: str) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -255,7 +260,9 @@ def pooled(engine: Engine) -> Iterator[Pooled]:
     finally:
         try:
             if level is not None and fairy.is_valid:
-                _guard(conn, "", (), lambda: dialect.reset_isolation_level(dbapi_connection))
+                # The reads' transaction (a level other than AUTOCOMMIT) ends first: a driver
+                # changes no level inside one. The pool's rollback then finds none.
+                _guard(conn, "", (), lambda: _end_and_reset(dialect, dbapi_connection))
         finally:
             fairy.close()
 
