@@ -306,3 +306,23 @@ def test_a_pooled_page_at_a_transactional_isolation_level(engine: sa.Engine, mon
     finally:
         loaded.table.drop(one)
         one.dispose()
+
+
+def test_a_new_pooled_connection_is_prepared_without_a_connection(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dialect's per-connection setup (MariaDB: the session's sort length) on a connection the
+    # pool opens for a pooled page.
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's in-memory test database lives in its one connection")
+    own = sa.create_engine(engine.url)
+    source = SQLSource.from_records(own, RECORDS, Contact, table_name=table_name())
+    try:
+        request = PageRequest(s="-name", page_size=4)
+        expected = [_summary(run_query(request, source)) for _ in range(2)][-1]
+        own.dispose()  # the next page's connection is a new one
+        with without_connections(monkeypatch):
+            assert _summary(run_query(request, source)) == expected
+    finally:
+        source.table.drop(own)
+        own.dispose()
