@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
@@ -43,27 +43,25 @@ class RanThroughSQLAlchemy(Exception):
 
 
 @contextmanager
-def without_sqlalchemy_execution(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """While inside, `Connection.execute` fails: whatever runs, runs on the DBAPI cursor."""
+def refusing(monkeypatch: pytest.MonkeyPatch, attribute: str) -> Iterator[None]:
+    """While inside, `Connection.<attribute>` raises `RanThroughSQLAlchemy`."""
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise RanThroughSQLAlchemy
 
     with monkeypatch.context() as patch:
-        patch.setattr(Connection, "execute", refuse)
+        patch.setattr(Connection, attribute, refuse)
         yield
 
 
-@contextmanager
-def without_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def without_sqlalchemy_execution(monkeypatch: pytest.MonkeyPatch) -> AbstractContextManager[None]:
+    """While inside, `Connection.execute` fails: whatever runs, runs on the DBAPI cursor."""
+    return refusing(monkeypatch, "execute")
+
+
+def without_connections(monkeypatch: pytest.MonkeyPatch) -> AbstractContextManager[None]:
     """While inside, no `Connection` can be made: pages run on pooled connections directly."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise RanThroughSQLAlchemy
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Connection, "__init__", refuse)
-        yield
+    return refusing(monkeypatch, "__init__")
 
 
 def _summary(page: crudql.Page[Any]) -> tuple[list[Any], int, str | None]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -266,42 +268,38 @@ def test_a_per_thread_in_memory_sqlite_engine_is_refused_with_what_to_pass() -> 
 # ---------------------------------------------------------------------------- timeouts on MariaDB
 
 
-def test_mariadb_timeout_kills_the_statement_and_the_connection_stays_usable(mysql_engine: sa.Engine) -> None:
-    import time
-
-    # One pooled connection, so the next page runs on the connection whose statement was killed.
+@pytest.fixture
+def mariadb_one(mysql_engine: sa.Engine) -> Iterator[SQLSource]:
+    """A source with a 0.3 s timeout on an engine of one pooled connection, so the next page
+    runs on the connection whose statement was killed."""
     engine = sa.create_engine(mysql_engine.url, pool_size=1, max_overflow=0)
     source = SQLSource.from_records(engine, FIXTURE, model=Contact, table_name=table_name(), timeout=0.3)
-    try:
-        start = time.monotonic()
-        with pytest.raises(crudql.QueryTimeoutError), source._running() as conn:
-            conn.exec_driver_sql("SELECT SLEEP(5)")  # the watchdog sends KILL QUERY at 0.3 s
-        assert time.monotonic() - start < 2
-        assert sorted(ids(source, None)) == sorted(r["id"] for r in FIXTURE)
-        with source._running() as conn:  # and nothing is left armed against it
-            assert conn.exec_driver_sql("SELECT SLEEP(0.1)").scalar_one() == 0
-    finally:
-        source.table.drop(engine)
-        engine.dispose()
+    yield source
+    source.table.drop(engine)
+    engine.dispose()
 
 
-def test_mariadb_kills_a_statement_that_starts_after_the_deadline(mysql_engine: sa.Engine) -> None:
-    import time
+def test_mariadb_timeout_kills_the_statement_and_the_connection_stays_usable(mariadb_one: SQLSource) -> None:
+    source = mariadb_one
+    start = time.monotonic()
+    with pytest.raises(crudql.QueryTimeoutError), source._running() as conn:
+        conn.exec_driver_sql("SELECT SLEEP(5)")  # the watchdog sends KILL QUERY at 0.3 s
+    assert time.monotonic() - start < 2
+    assert sorted(ids(source, None)) == sorted(r["id"] for r in FIXTURE)
+    with source._running() as conn:  # and nothing is left armed against it
+        assert conn.exec_driver_sql("SELECT SLEEP(0.1)").scalar_one() == 0
 
+
+def test_mariadb_kills_a_statement_that_starts_after_the_deadline(mariadb_one: SQLSource) -> None:
     # The first KILL QUERY finds nothing running: it is sent again until the request ends.
-    engine = sa.create_engine(mysql_engine.url, pool_size=1, max_overflow=0)
-    source = SQLSource.from_records(engine, FIXTURE, model=Contact, table_name=table_name(), timeout=0.3)
-    try:
-        start = time.monotonic()
-        with pytest.raises(crudql.QueryTimeoutError), source._running() as conn:
-            time.sleep(0.5)  # past the deadline
-            conn.exec_driver_sql("SELECT SLEEP(5)")
-        assert time.monotonic() - start < 2.5
-        for _ in range(5):  # and nothing outlives the request
-            assert sorted(ids(source, None)) == sorted(r["id"] for r in FIXTURE)
-    finally:
-        source.table.drop(engine)
-        engine.dispose()
+    source = mariadb_one
+    start = time.monotonic()
+    with pytest.raises(crudql.QueryTimeoutError), source._running() as conn:
+        time.sleep(0.5)  # past the deadline
+        conn.exec_driver_sql("SELECT SLEEP(5)")
+    assert time.monotonic() - start < 2.5
+    for _ in range(5):  # and nothing outlives the request
+        assert sorted(ids(source, None)) == sorted(r["id"] for r in FIXTURE)
 
 
 # ---------------------------------------------------------------------------- a second model, loaded and reflected
