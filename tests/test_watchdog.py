@@ -53,6 +53,7 @@ def test_an_alarm_with_every_fires_again_until_disarmed() -> None:
 
     alarm = dog.arm(Deadline(0.05), callback, every=0.05)
     assert thrice.wait(5) and alarm.disarm() is True
+    assert 0.05 < alarm.every <= 1.0  # it backs off: 0.05, 0.1, 0.2, ...
     count = len(times)
     time.sleep(0.2)
     assert len(times) == count  # never after disarm

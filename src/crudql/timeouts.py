@@ -60,9 +60,13 @@ class Deadline:
         )
 
 
+_MAX_EVERY = 1.0  # seconds: the longest interval an alarm with `every` backs off to
+
+
 class Alarm:
     """A callback the watchdog runs at a deadline unless it is disarmed first; with `every`,
-    again every `every` seconds after that until it is disarmed."""
+    again `every` seconds after that, then at doubling intervals (up to a second), until it is
+    disarmed."""
 
     __slots__ = ("_callback", "_lock", "at", "done", "every", "fired")
 
@@ -90,6 +94,9 @@ class Alarm:
                 self.done = True
                 return False
             self.at = time.monotonic() + self.every
+            # Backing off: a request stuck where no cancel reaches it (a server gone quiet) does
+            # not keep the one watchdog thread busy sending them.
+            self.every = min(self.every * 2, _MAX_EVERY)
             return True
 
     def disarm(self) -> bool:

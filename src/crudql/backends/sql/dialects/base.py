@@ -33,7 +33,7 @@ from ..storage import JSON_KINDS, TEXT_STORED_KINDS, UuidHex, UuidText
 
 __all__ = ["BIND_TYPES", "CANCEL_AGAIN_AFTER", "NoSuchValue", "SQLDialect"]
 
-CANCEL_AGAIN_AFTER = 0.05  # seconds between cancel requests once a request is past its deadline
+CANCEL_AGAIN_AFTER = 0.05  # seconds to the second cancel request past a deadline (then doubling, up to 1 s)
 
 
 class NoSuchValue(ValueError):
