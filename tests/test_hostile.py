@@ -212,13 +212,14 @@ def _max_filter(i: int) -> str:
 
 
 def _caches(sql_source: Any) -> dict[str, Any]:
-    from crudql import parse, patterns
+    from crudql import parse, patterns, request
     from crudql.backends.python import filter as python_filter
     from crudql.backends.python import sort as python_sort
 
     return {
         "parsed filters": parse.FILTER_CACHE,
         "parsed sorts": parse.SORT_CACHE,
+        "checked requests": request._CHECKED,
         "python predicates": python_filter._PREDICATES,
         "python scans": python_filter._SCANS,
         "python sort keys": python_sort._RANKS,
@@ -260,6 +261,7 @@ def test_distinct_maximum_size_filters_stay_within_the_cache_budgets(sqlite_engi
         assert 0 <= cache.weight <= cache.budget, name
     # Every large cache was overflowed, and evicted instead of growing.
     assert len(caches["parsed filters"]) < in_memory
+    assert len(caches["checked requests"]) < in_memory
     assert len(caches["python scans"]) < in_memory
     assert len(caches["SQL statements"]) < in_sql
     assert caches["LIKE matchers"].weight > caches["LIKE matchers"].budget * 0.9

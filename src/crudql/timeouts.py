@@ -127,8 +127,8 @@ class Watchdog:
         self._until = math.inf  # when the thread wakes up next by itself
 
     def arm(self, deadline: Deadline, callback: Callable[[], None], every: float | None = None) -> Alarm:
-        """Run `callback` at the deadline (and, with `every`, again every `every` seconds)
-        unless the returned alarm is disarmed first."""
+        """Run `callback` at the deadline (and, with `every`, again `every` seconds later, then at
+        doubling intervals up to a second) unless the returned alarm is disarmed first."""
         alarm = Alarm(deadline.at, callback, every)
         with self._cond:
             heap = self._heap
