@@ -366,6 +366,17 @@ def test_a_forged_cursor_is_rejected() -> None:
     assert genuine == _cursor()
 
 
+@given(key=st.binary(min_size=1, max_size=200), message=st.binary(max_size=300))
+def test_the_tag_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    """The signature is RFC 2104 HMAC-SHA256 over the domain, binding and body, for keys
+    shorter and longer than SHA-256's block (hashed first), the same as `hmac.digest`."""
+    import hmac
+
+    expected = hmac.digest(key, crudql.cursor._DOMAIN + b"bound" + message, "sha256")[:16]
+    assert crudql.cursor._tag(key, b"bound", message) == expected
+    assert crudql.cursor._tag(key, b"bound", message) == expected  # from the kept states
+
+
 def test_keys_come_from_the_source_then_the_environment_then_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(crudql.cursor.CURSOR_KEY_ENV, raising=False)
     keyed, other, unkeyed = _memory(cursor_key="s3cret"), _memory(cursor_key=b"other"), _memory()

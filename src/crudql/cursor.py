@@ -115,8 +115,11 @@ _BINDINGS: WeightedLRU[tuple[Any, ...], bytes] = WeightedLRU(8 << 20)
 def binding(where: Expr | None, order: Sequence[SortKey], page_size: int) -> bytes:
     """The digest of what a cursor is bound to: the checked filter's canonical lisp text, the
     sort (canonical paths and directions) and the page size."""
-    key = (where, tuple(order), page_size)
-    return _BINDINGS.get_or_build(key, lambda: _binding(where, order, page_size), lambda _: tree_weight(where))
+    return _BINDINGS.get_or_build((where, tuple(order), page_size), _binding, _binding_weight, where, order, page_size)
+
+
+def _binding_weight(_: bytes, where: Expr | None, order: Sequence[SortKey], page_size: int) -> int:
+    return tree_weight(where)
 
 
 def _binding(where: Expr | None, order: Sequence[SortKey], page_size: int) -> bytes:
@@ -126,7 +129,34 @@ def _binding(where: Expr | None, order: Sequence[SortKey], page_size: int) -> by
 
 
 def _tag(key: bytes, bound_to: bytes, body: bytes) -> bytes:
-    return hmac.digest(key, _DOMAIN + bound_to + body, "sha256")[:_TAG_BYTES]  # one C call
+    """HMAC-SHA256 (RFC 2104) of the binding and body, truncated: from the key's padded inner
+    and outer SHA-256 states, made once per key. `hmac.digest` sets the key up on every call,
+    which with OpenSSL 3 costs four times the hashing itself."""
+    pads = _PADS.get(key)
+    if pads is None:
+        pads = _pads(key)
+    inner, outer = pads[0].copy(), pads[1].copy()
+    inner.update(_DOMAIN + bound_to + body)
+    outer.update(inner.digest())
+    return outer.digest()[:_TAG_BYTES]
+
+
+# Keys' HMAC states: a source's key, the environment's, the process's (a few, but bounded).
+_PADS: dict[bytes, tuple[Any, Any]] = {}
+_MAX_PADS = 64
+
+
+def _pads(key: bytes) -> tuple[Any, Any]:
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    pads = (
+        hashlib.sha256(bytes(b ^ 0x36 for b in padded)),
+        hashlib.sha256(bytes(b ^ 0x5C for b in padded)),
+    )
+    if len(_PADS) >= _MAX_PADS:
+        _PADS.clear()
+    _PADS[key] = pads
+    return pads
 
 
 # ---------------------------------------------------------------------------- sort values

@@ -290,12 +290,12 @@ _CHECKED: WeightedLRU[tuple[Any, ...], _Checked] = WeightedLRU(16 << 20)
 
 
 def _checked(request: PageRequest, schema: Schema, limits: Limits, scope: Expr | None) -> _Checked:
-    q, s = request.q, request.s
-    return _CHECKED.get_or_build(
-        (q, request.qs, s, request.ss, schema, limits, scope),
-        lambda: _check(request, schema, limits, scope),
-        lambda checked: text_weight(q or "") + text_weight(s or "") + tree_weight(checked.where),
-    )
+    key = (request.q, request.qs, request.s, request.ss, schema, limits, scope)
+    return _CHECKED.get_or_build(key, _check, _checked_weight, request, schema, limits, scope)
+
+
+def _checked_weight(checked: _Checked, request: PageRequest, *_: Any) -> int:
+    return text_weight(request.q or "") + text_weight(request.s or "") + tree_weight(checked.where)
 
 
 def _check(request: PageRequest, schema: Schema, limits: Limits, scope: Expr | None) -> _Checked:

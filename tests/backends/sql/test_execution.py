@@ -18,6 +18,7 @@ import crudql
 from crudql.backends.sql import SQLSource
 from crudql.backends.sql.execution import compile_direct, engine_runs_direct, runs_direct
 from crudql.models import Contact
+from crudql.records import dump
 from crudql.request import PageRequest, run_query
 from crudql.sample import contacts
 from support.sql import statements_run, table_name
@@ -232,6 +233,35 @@ def test_pooled_pages_are_those_of_a_connection(
     with without_connections(monkeypatch):
         pooled = [_summary(run_query(request_, source, now=NOW)) for _ in range(2)]
     assert pooled == [on_a_connection, on_a_connection] and on_a_connection == through_sqlalchemy
+
+
+def test_pooled_pages_build_the_same_models(make_source: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pooled page reads JSON columns as text (PostgreSQL: `json_text_cursor`) and nested models
+    # from it in one pass (`rows`): the models a Connection's page builds, fields set included.
+    source = make_source(RECORDS)
+    request = PageRequest(page_size=100)
+    on_a_connection = run_query(request, source).data
+    run_query(request, source)
+    with without_connections(monkeypatch):
+        pooled = run_query(request, source).data
+    assert pooled == on_a_connection and len(pooled) == len(RECORDS)
+    assert [dump(m, "json") for m in pooled] == [dump(m, "json") for m in on_a_connection]
+
+
+def test_pooled_pages_read_json_columns_as_text(make_source: Any, engine: sa.Engine) -> None:
+    source = make_source(RECORDS)
+    dialect = source.dialect
+    if not dialect.json_decoded:  # SQLite, MariaDB: the driver returns the text anyway
+        assert source._text_rows is None
+        return
+    assert source._text_rows is not None and source._text_rows.one_pass == ("info",)
+    with engine.connect() as conn:
+        cursor = dialect.json_text_cursor(conn.connection.dbapi_connection)
+        cursor.execute(f"SELECT info, tags, '\"a\"'::jsonb FROM {source.table.name} WHERE info IS NOT NULL LIMIT 1")
+        info, tags, text = cursor.fetchone()
+        cursor.close()
+    assert isinstance(info, str) and info.startswith("{") and text == '"a"'
+    assert tags is None or isinstance(tags, str)
 
 
 def test_a_pooled_page_leaves_the_connection_as_it_found_it(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -267,22 +267,39 @@ def pooled(engine: Engine) -> Iterator[Pooled]:
             fairy.close()
 
 
-def fetch_all(conn: Connection | Pooled, direct: Direct, given: Mapping[str, Any]) -> list[Any]:
-    """The rows of `direct` run on `conn`'s DBAPI connection (tuples)."""
-    return _run(conn, direct, given, lambda cursor: cursor.fetchall())
+def fetch_all(
+    conn: Connection | Pooled, direct: Direct, given: Mapping[str, Any], cursor: Callable[[Any], Any] | None = None
+) -> list[Any]:
+    """The rows of `direct` run on `conn`'s DBAPI connection (tuples), on a cursor `cursor`
+    makes of it (by default its own `cursor()`)."""
+    return _run(conn, direct, given, _all_rows, cursor)
 
 
 def fetch_scalar(conn: Connection | Pooled, direct: Direct, given: Mapping[str, Any]) -> Any:
     """The first column of the one row of `direct` (a count)."""
-    return _run(conn, direct, given, lambda cursor: cursor.fetchone()[0])
+    return _run(conn, direct, given, _first_value, None)
 
 
-def _run(conn: Connection | Pooled, direct: Direct, given: Mapping[str, Any], read: Callable[[Any], Any]) -> Any:
+def _all_rows(cursor: Any) -> list[Any]:
+    return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def _first_value(cursor: Any) -> Any:
+    return cursor.fetchone()[0]
+
+
+def _run(
+    conn: Connection | Pooled,
+    direct: Direct,
+    given: Mapping[str, Any],
+    read: Callable[[Any], Any],
+    make_cursor: Callable[[Any], Any] | None,
+) -> Any:
     parameters = direct.parameters(given)
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None
     error = conn.dialect.loaded_dbapi.Error
-    cursor = dbapi_connection.cursor()
+    cursor = dbapi_connection.cursor() if make_cursor is None else make_cursor(dbapi_connection)
     try:
         cursor.execute(direct.sql, parameters)
         return read(cursor)

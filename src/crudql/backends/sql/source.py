@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -47,7 +47,7 @@ from .keyset import Term, keyset_condition, keyset_segments, keyset_terms, posit
 from .loading import Loader
 from .mapping import Json, Scalar, build_mapping
 from .params import now_bindings, now_values
-from .storage import decode_json
+from .rows import RowReader
 from .tables import (
     IndexSpec,
     create_indexes,
@@ -156,7 +156,7 @@ class SQLSource:
         # The model's validator itself, a Python call less per record, unless the model has its own
         # `model_validate`.
         own = self.model.model_validate.__func__ is not BaseModel.model_validate.__func__  # type: ignore[attr-defined]
-        self._validate = self.model.model_validate if own else self.model.__pydantic_validator__.validate_python
+        validate = self.model.model_validate if own else self.model.__pydantic_validator__.validate_python
         # Statements run on the DBAPI cursor where nothing is lost (`execution`): a synchronous
         # engine the source takes connections from (a Connection passed in keeps SQLAlchemy's
         # transaction bookkeeping); only the count where rows go to the loader, which reads
@@ -167,11 +167,14 @@ class SQLSource:
         self._server_known = False
         fields_ = [mf for mf in self.mapping.fields.values() if isinstance(mf, (Scalar, Json))]
         self._columns = [(mf.expr, mf.alias) for mf in fields_]
-        # JSON columns are decoded here, once (`decode_json`), unless the driver returns them
-        # decoded (then a str is a JSON string, not JSON text).
-        self._json_positions = (
-            () if self.dialect.json_decoded else tuple(i for i, mf in enumerate(fields_) if isinstance(mf, Json))
-        )
+        # JSON columns are read here (`rows`), unless the driver returns them decoded (then a str
+        # is a JSON string, not JSON text).
+        json_columns = [(alias, isinstance(mf, Json)) for mf, (_, alias) in zip(fields_, self._columns)]
+        decoded = self.dialect.json_decoded
+        self._rows = RowReader(self.model, [(a, j and not decoded) for a, j in json_columns], validate, nested=not own)
+        # A pooled page reads a driver that decodes JSON through the dialect's `json_text_cursor`:
+        # the text, from which a nested model is read in one pass (`rows`).
+        self._text_rows = RowReader(self.model, json_columns, validate, nested=not own) if decoded else None
         # SQLAlchemy statements weigh about eight times the tree they come from, and their direct
         # forms (`execution`, once run twice) a fifth of that again (measured): hence the factor
         # in `statements`. Their compiled forms go to this source's own cache, bounded
@@ -245,9 +248,7 @@ class SQLSource:
         """The page and count statements for a checked query, cached by the (hashable) AST
         and bounded by an estimate of their memory."""
         return self._statements.get_or_build(
-            (where, tuple(order), self._server_known),
-            lambda: self._build(where, order),
-            lambda _: _WEIGHT * tree_weight(where),
+            (where, tuple(order), self._server_known), self._build, _statements_weight, where, order
         )
 
     def _after_statements(
@@ -279,7 +280,7 @@ class SQLSource:
     ) -> Statements:
         condition = self.compiler.compile(where) if where is not None else None
         # Raw column values (`SQLDialect.select_column`): SQLAlchemy's per-value result
-        # processors (JSON, instants) cost more than the query on a small page; _record decodes
+        # processors (JSON, instants) cost more than the query on a small page; `rows` decodes
         # JSON and pydantic parses the ISO text of instants.
         if self._loader is None:
             columns: list[Any] = [self.dialect.select_column(c).label(c.key) for c, _ in self._columns]
@@ -379,17 +380,19 @@ class SQLSource:
         if self.is_async:
             raise TypeError("this source reads through an AsyncEngine: await crudql.run_query_async(request, source)")
         self._meet_server()
-        rows, more, total = self._fetch(self._plan(where, order, offset, limit, after, now, lookahead))
+        reader, (rows, more, total) = self._fetch(self._plan(where, order, offset, limit, after, now, lookahead))
         # Models are built once the connection is back in the pool (and no longer referenced).
-        return (self._records(rows) if self._loader is None else rows) + more, total
+        return (reader.records(rows) if self._loader is None else rows) + more, total
 
-    def _fetch(self, plan: _PagePlan) -> tuple[list[Any], list[Any], int]:
+    def _fetch(self, plan: _PagePlan) -> tuple[RowReader, tuple[list[Any], list[Any], int]]:
         if self._pooled(plan):
+            text = self._text_rows is not None
             with self.dialect.exclusive(self._reader), pooled(self._reader) as pool_conn:
                 with self._guarded(pool_conn) as guarded:
-                    return self._page_on(guarded, plan)
+                    cursor = self.dialect.json_text_cursor if text else None
+                    return self._text_rows or self._rows, self._page_on(guarded, plan, cursor)
         with self._running() as conn:
-            return self._page_on(conn, plan)
+            return self._rows, self._page_on(conn, plan)
 
     def _pooled(self, plan: _PagePlan) -> bool:
         """Whether the page runs on a pooled connection without a `Connection`: both of its
@@ -450,12 +453,14 @@ class SQLSource:
     def _page_guarded(self, conn: Connection, plan: _PagePlan) -> tuple[list[Any], int]:
         with self._guarded(conn) as guarded:
             rows, more, total = self._page_on(guarded, plan)
-        return (self._records(rows) if self._loader is None else rows) + more, total
+        return (self._rows.records(rows) if self._loader is None else rows) + more, total
 
-    def _page_on(self, conn: Connection | Pooled, plan: _PagePlan) -> tuple[list[Any], list[Any], int]:
+    def _page_on(
+        self, conn: Connection | Pooled, plan: _PagePlan, cursor: Callable[[Any], Any] | None = None
+    ) -> tuple[list[Any], list[Any], int]:
         """The page's rows (raw in crudql's own layout, else models: the loader's relationships
         take further statements), [None] when only counted rows show that more follow, and
-        the total."""
+        the total. `cursor`: makes the cursor direct page statements run on."""
         direct = self._direct and runs_direct(conn)
         forms = self._forms(direct, plan.stmts, conn)
         # An offset page learns whether more follow from the count it runs anyway (or from a
@@ -469,7 +474,7 @@ class SQLSource:
             params[LIMIT] = wanted - len(rows)
             page = (forms if stmts is plan.stmts else self._forms(direct, stmts, conn))[0]
             if page is not None:
-                rows += fetch_all(conn, page, params)
+                rows += fetch_all(conn, page, params, cursor)
             else:
                 assert isinstance(conn, Connection)  # a pooled page runs its direct forms
                 rows += conn.execute(stmts.page, params, execution_options=self._options).all()
@@ -554,24 +559,6 @@ class SQLSource:
             return stmts.direct.forms(conn.dialect) or (None, None)
         return None, None
 
-    def _records(self, rows: list[Any]) -> list[Any]:
-        """Models of raw rows; each row is dropped once its model is built, so a page holds one
-        copy of its records at a time (and the collector has that much less to walk)."""
-        models = []
-        for i, row in enumerate(rows):
-            rows[i] = None
-            models.append(self._record(row))
-        return models
-
-    def _record(self, row: Sequence[Any]) -> Any:
-        values = list(row)
-        for i in self._json_positions:
-            if isinstance(values[i], (str, bytes)):
-                values[i] = decode_json(values[i])
-        # A NULL column is an absent field: SQL has one NULL for "missing" and "null".
-        data = {alias: value for (_, alias), value in zip(self._columns, values) if value is not None}
-        return self._validate(data)
-
     def _meet_server(self) -> None:
         """Before the first direct statement is compiled: a connection, on which SQLAlchemy
         initializes the dialect (server version, MariaDB or MySQL, quoting), as it would before
@@ -589,6 +576,10 @@ class SQLSource:
         else:
             with self.dialect.exclusive(self._reader), self._reader.connect() as conn:
                 yield conn
+
+
+def _statements_weight(_: Statements, where: Expr | None, order: Sequence[SortKey]) -> int:
+    return _WEIGHT * tree_weight(where)
 
 
 def _many_count(plan: Any) -> int:

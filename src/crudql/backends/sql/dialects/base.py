@@ -171,6 +171,12 @@ class SQLDialect:
         By default the watchdog thread calls `cancel` at the deadline."""
         return _watchdog(self, conn, deadline)
 
+    def json_text_cursor(self, dbapi_connection: Any) -> Any:
+        """A cursor of the DBAPI connection whose rows hold JSON columns as their text, for a
+        driver that decodes them (`json_decoded`); pooled pages of crudql's own tables read
+        through it."""
+        raise NotImplementedError(f"{self.title}: no cursor for JSON text")
+
     def cancel(self, dbapi_connection: Any) -> None:
         """Ask the engine, from another thread, to stop the statement the connection runs."""
         raise NotImplementedError(f"{self.title}: no way to cancel a running statement")

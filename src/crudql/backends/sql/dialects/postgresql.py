@@ -72,6 +72,15 @@ class PostgresDialect(SQLDialect):
         array_type = array.type if self.engine_dialect is None else array.type.dialect_impl(self.engine_dialect)
         return each, sa.type_coerce(each.c.value, array_type.item_type)  # type: ignore[attr-defined]
 
+    def json_text_cursor(self, dbapi_connection: Any) -> Any:
+        # psycopg's own JSONB loader decodes to dicts the model would walk again; the text reads
+        # a nested model in one pass (`rows`). Per cursor: the connection's loaders are the pool's.
+        from psycopg.types.string import TextLoader
+
+        cursor = dbapi_connection.cursor()
+        cursor.adapters.register_loader("jsonb", TextLoader)
+        return cursor
+
     def cancel(self, dbapi_connection: Any) -> None:
         # psycopg 3: a cancel request on a connection of its own; the server stops the running
         # statement, which fails with query_canceled, and the session stays usable.
