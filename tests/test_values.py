@@ -9,6 +9,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import crudql
@@ -75,6 +77,17 @@ def test_storage_text_round_trips_and_prints() -> None:
     assert parse_instant_text(instant_text(value)) == value
     assert rfc3339(value) == "2024-01-31T12:00:00.12345Z"
     assert instant_text(dt.datetime(1, 1, 1)) < instant_text(dt.datetime(9999, 12, 31))
+
+
+@given(st.datetimes(timezones=st.one_of(st.none(), st.timezones())))
+def test_storage_text_is_fixed_width_utc(value: dt.datetime) -> None:
+    try:
+        instant = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except OverflowError:
+        return  # past year 9999 or before year 1 once in UTC
+    i = instant
+    expected = f"{i.year:04d}-{i.month:02d}-{i.day:02d}T{i.hour:02d}:{i.minute:02d}:{i.second:02d}.{i.microsecond:06d}Z"
+    assert instant_text(value) == expected and parse_instant_text(expected) == instant
 
 
 class Event(BaseModel):

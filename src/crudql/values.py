@@ -75,8 +75,9 @@ def _zone(offset: str | None) -> dt.tzinfo:
 
 def instant_text(value: dt.datetime) -> str:
     """Fixed-width UTC text, `2024-01-31T12:00:00.000000Z`: text order is time order."""
-    v = utc(value)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
+    # isoformat pads the year to four digits and, with this timespec, always shows microseconds:
+    # 26 characters before the offset (+00:00).
+    return utc(value).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def parse_instant_text(text: str) -> dt.datetime:

@@ -264,6 +264,14 @@ def test_pooled_pages_read_json_columns_as_text(make_source: Any, engine: sa.Eng
     assert tags is None or isinstance(tags, str)
 
 
+def test_a_pool_that_keeps_transactions_keeps_connections(tmp_path: Any) -> None:
+    # Its pooled pages' reads would stay in a transaction (MariaDB: their snapshot) once returned.
+    url = f"sqlite:///{tmp_path / 'reset.db'}"
+    assert engine_runs_direct(sa.create_engine(url))
+    assert engine_runs_direct(sa.create_engine(url, pool_reset_on_return="commit"))
+    assert not engine_runs_direct(sa.create_engine(url, pool_reset_on_return=None))
+
+
 def test_a_pooled_page_leaves_the_connection_as_it_found_it(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     # One connection: the page's is the next one's (SQLite's in-memory engine has one already).
     if engine.dialect.name == "sqlite":

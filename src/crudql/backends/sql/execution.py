@@ -183,8 +183,13 @@ def engine_runs_direct(engine: Engine) -> bool:
     `Connection` (`pooled`): no echo, no listener a Connection would call (the engine's, the
     Engine or Connection class's, the dialect's execution hooks) but SQLAlchemy's own that sets
     an engine's isolation level on each connection (`pooled` sets it), and no option beyond
-    the isolation level and those about caching or streaming."""
+    the isolation level and those about caching or streaming; and a pool that ends a returned
+    connection's transaction."""
     if engine._should_log_info() or getattr(Connection, "_has_events", True):
+        return False
+    # A pooled page's reads end their transaction through the pool, which rolls back (or commits)
+    # a connection that returns; one that does neither would keep the reads' snapshot open.
+    if getattr(getattr(engine.pool, "_reset_on_return", None), "name", None) not in _ENDS_TRANSACTIONS:
         return False
     events, dialect_events = engine.dispatch, engine.dialect.dispatch
     # An engine nothing ever listened to (nor to Engine) has no connection events to look through.
@@ -196,6 +201,9 @@ def engine_runs_direct(engine: Engine) -> bool:
     if any(getattr(dialect_events, name) for name in _DIALECT_EVENTS):
         return False
     return engine.get_execution_options().keys() <= _POOLED_OPTIONS
+
+
+_ENDS_TRANSACTIONS = ("reset_rollback", "reset_commit")
 
 
 def _sets_characteristics(listener: Any) -> bool:
