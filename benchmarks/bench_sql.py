@@ -325,9 +325,9 @@ def measure(pairs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float
         fn()
         slowest = max(slowest, time.perf_counter() - t)
     samples: dict[str, list[float]] = {k: [] for k in pairs}
-    # Short requests get more rounds (about a second per side, at most 300): this machine's speed
-    # drifts by a third within seconds, and ten rounds of a 2 ms request sample too few phases.
-    for _ in range(max(repeat, min(300, int(1.0 / max(slowest, 1e-6))))):
+    # Short requests get more rounds (about two seconds per side, at most 1,000): this machine's
+    # speed drifts by a third within seconds, and ten rounds of a 2 ms request sample too few phases.
+    for _ in range(max(repeat, min(1000, int(2.0 / max(slowest, 1e-6))))):
         for name, fn in pairs.items():
             if GC_PAUSED:
                 gc.collect(0)
@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     records = contacts(args.n, args.seed)
     print(f"# crudql SQL benchmark\n\n{args.n:,} sample contacts (seed {args.seed}) generated in {time.perf_counter() - t:.1f} s; "
-          f"lower quartiles of at least {args.repeat} interleaved runs (short requests: about a second per side) (garbage collector {args.gc}); Python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
+          f"lower quartiles of at least {args.repeat} interleaved runs (short requests: about two seconds per side) (garbage collector {args.gc}); Python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
           f"SQLite {sqlite3.sqlite_version}.")
     engines = args.engines.split(",")
     if "sqlite" in engines:

@@ -234,8 +234,9 @@ class Pooled:
         _guard(self, sql, (), lambda: _execute(self.connection.dbapi_connection, sql))
 
 
-def _end_and_reset(dialect: Dialect, dbapi_connection: Any) -> None:
-    dbapi_connection.rollback()
+def _end_and_reset(dialect: Dialect, dbapi_connection: Any, level: str) -> None:
+    if level != "AUTOCOMMIT":  # in autocommit no transaction is open
+        dbapi_connection.rollback()
     dialect.reset_isolation_level(dbapi_connection)
 
 
@@ -270,7 +271,7 @@ def pooled(engine: Engine) -> Iterator[Pooled]:
             if level is not None and fairy.is_valid:
                 # The reads' transaction (a level other than AUTOCOMMIT) ends first: a driver
                 # changes no level inside one. The pool's rollback then finds none.
-                _guard(conn, "", (), lambda: _end_and_reset(dialect, dbapi_connection))
+                _guard(conn, "", (), lambda: _end_and_reset(dialect, dbapi_connection, level))
         finally:
             fairy.close()
 
