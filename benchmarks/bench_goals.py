@@ -191,12 +191,16 @@ NOTES = [
     '"Performance"): cached statements run on the DBAPI cursor from their second run, an offset page learns '
     "from its count whether more follow, and models are built once the connection is back in the pool. "
     "Then: a request's checked filter and sort are cached as one, a page's statements from their third run "
-    "take a pooled connection without a `Connection`, and records are built by the model's validator itself.",
-    "What is left on the short requests (1.5 to 8 ms here) is fixed work the hand-written side does not do: "
-    "the request's validation, a pool checkout, the timeout, the next page's signed cursor, and the page's "
-    "model building evicting that code from the CPU caches (each step costs two to four times what it costs "
-    "timed alone). This machine's speed drifts by a third within seconds; the same code measured 1.07× to "
-    '1.15× on SQLite "org, newest first" in runs of the same hour (docs/benchmarks.md, "What is left").',
+    "take a pooled connection without a `Connection`, and records are built by the model's validator itself. "
+    "Then: a nested model is read from its JSON column's text in one pass (PostgreSQL: through a cursor that "
+    "returns JSONB as text), tree nodes keep their hash, cache hits allocate nothing, cursors are signed from "
+    "kept HMAC states.",
+    "The SQL rows of a few milliseconds or more run the same statements on both sides: their ratios move by "
+    "±5% from run to run on this machine (SQLite \"org + partner in\" 1.01×, 1.03× and 1.06× in three runs "
+    "of the same day). MariaDB \"org, newest first\" (3 ms) is 1.15–1.17×: the pool rolls back the "
+    "connection a page returns, a round trip (130 µs here) the autocommit baseline does not make, and "
+    "switching the pool's connections to autocommit and back would be two (docs/benchmarks.md, \"What is "
+    "left\").",
 ]
 
 
