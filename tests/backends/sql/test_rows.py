@@ -6,11 +6,20 @@ refused, the plain way."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from crudql.backends.sql.rows import RowReader, reads_alike
 from crudql.models import Contact
@@ -149,6 +158,19 @@ class OwnInit(BaseModel):
         super().__init__(**data)
 
 
+class AfterWithInfo(BaseModel):
+    name: str | None = None
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _name(cls, value: Any, info: ValidationInfo) -> Any:
+        return f"{value} ({info.mode})"  # would read "json" in one pass
+
+
+class AfterWithoutInfo(BaseModel):
+    name: Annotated[str | None, AfterValidator(lambda v: v)] = None
+
+
 class Tree(BaseModel):
     name: str | None = None
     children: list[Tree] | None = None
@@ -166,6 +188,8 @@ class Tree(BaseModel):
         (Bytes, False),
         (Either, False),
         (OwnInit, False),
+        (AfterWithInfo, False),
+        (AfterWithoutInfo, True),
     ],
 )
 def test_reads_alike(model: type[BaseModel], alike: bool) -> None:

@@ -10,7 +10,7 @@ and fewer objects for the garbage collector (docs/sql.md, "Performance").
 That is the same model only where JSON mode reads what Python mode reads, so the one pass is
 taken only for a nested model whose schema holds nothing that could tell the two apart or see
 the instance instead of a dict (`reads_alike`): no validator before, around or instead of
-pydantic's (after-validators see the same values), no strict mode, no custom `__init__`, no
+pydantic's (after-validators without `info` see the same values), no strict mode, no custom `__init__`, no
 bytes, unions or decimals, nothing revalidated. A row the one pass refuses (invalid or
 unusual data) is built the plain way, so it fails, or not, exactly as it always did.
 """
@@ -173,6 +173,8 @@ def reads_alike(model: type[BaseModel]) -> bool:
             continue
         if kind not in _ALIKE or node.get("strict") or (kind == "model" and not _plain_model(node)):
             return False
+        if kind == "function-after" and (node.get("function") or {}).get("type") != "no-info":
+            return False  # a validator given `info` could read `info.mode`, which would be "json"
         if kind == "model-fields":
             stack.extend(field for field in node["fields"].values())
         stack.extend(node[key] for key in _CHILDREN if node.get(key) is not None)

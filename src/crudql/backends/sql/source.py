@@ -386,10 +386,9 @@ class SQLSource:
 
     def _fetch(self, plan: _PagePlan) -> tuple[RowReader, tuple[list[Any], list[Any], int]]:
         if self._pooled(plan):
-            text = self._text_rows is not None
+            cursor = None if self._text_rows is None else self.dialect.json_text_cursor
             with self.dialect.exclusive(self._reader), pooled(self._reader) as pool_conn:
                 with self._guarded(pool_conn) as guarded:
-                    cursor = self.dialect.json_text_cursor if text else None
                     return self._text_rows or self._rows, self._page_on(guarded, plan, cursor)
         with self._running() as conn:
             return self._rows, self._page_on(conn, plan)
